@@ -1,0 +1,72 @@
+import type { Problem } from './result.ts';
+
+/**
+ * Every error code Steward reports, with its HTTP status and what it means. Codes are
+ * stable: clients match on them. `docs/errors.md` documents each one (a test checks).
+ */
+export const ERROR_CODES = {
+  'request.invalid': { status: 400, doc: 'The request body, query or parameters do not match the schema.' },
+  'request.too_large': { status: 413, doc: 'The request body is larger than the server accepts.' },
+  'request.unsupported_media_type': { status: 415, doc: 'The request content type is not accepted by this route.' },
+  'auth.missing_token': { status: 401, doc: 'No bearer token was sent.' },
+  'auth.invalid_token': { status: 401, doc: 'The bearer token is unknown or revoked.' },
+  'auth.forbidden': { status: 403, doc: 'The API client lacks the privilege the route needs.' },
+  'route.not_found': { status: 404, doc: 'No route has this method and path.' },
+  'identity.not_found': { status: 404, doc: 'No identity has this id.' },
+  'identity.duplicate_user_name': { status: 409, doc: 'Another identity already has this userName.' },
+  'identity.duplicate_external_id': { status: 409, doc: 'Another identity already has this externalId.' },
+  'identity.invalid': { status: 400, doc: 'An identity attribute has a wrong type or value.' },
+  'identity.manager_not_found': { status: 400, doc: 'The manager named does not exist.' },
+  'identity.manager_cycle': { status: 400, doc: 'The manager chain would loop back to this identity.' },
+  'group.not_found': { status: 404, doc: 'No group has this id.' },
+  'group.duplicate_name': { status: 409, doc: 'Another group already has this display name.' },
+  'group.reserved': { status: 403, doc: 'A reserved group is changed only by an API client with manage-users-and-groups and admin.' },
+  'group.member_not_found': { status: 400, doc: 'A member named in the group does not exist.' },
+  'application.not_found': { status: 404, doc: 'No application has this id.' },
+  'application.duplicate_name': { status: 409, doc: 'Another application already has this name.' },
+  'application.invalid': { status: 400, doc: 'The application definition is inconsistent (schema, policies or settings).' },
+  'application.in_use': { status: 409, doc: 'The application still has accounts or assignments.' },
+  'entitlement.not_found': { status: 404, doc: 'No entitlement has this id.' },
+  'entitlement.duplicate': { status: 409, doc: 'The application already has an entitlement with this kind and native value.' },
+  'entitlement.not_requestable': { status: 409, doc: 'The entitlement is not requestable.' },
+  'assignment.duplicate': { status: 409, doc: 'The identity or group already has this assignment.' },
+  'assignment.invalid': { status: 400, doc: 'The assignment names neither or both of an identity and a group, or its validity is reversed.' },
+  'account.not_found': { status: 404, doc: 'No account has this id.' },
+  'client.not_found': { status: 404, doc: 'No API client has this id.' },
+  'client.duplicate_name': { status: 409, doc: 'Another API client already has this name.' },
+  'client.invalid_privilege': { status: 400, doc: 'A privilege named is not one Steward knows.' },
+  'import.invalid_csv': { status: 400, doc: 'The CSV could not be read at all (no header row, unknown mapped column).' },
+  'audit.chain_broken': { status: 500, doc: 'An audit event does not link to the one before it.' },
+  'store.locked': { status: 409, doc: 'The embedded data directory is open in another process.' },
+  'store.conflict': { status: 409, doc: 'The row changed since it was read (version or ETag mismatch).' },
+  'internal': { status: 500, doc: 'An unexpected error; the log has details under the request id.' },
+} as const satisfies Record<string, { status: number; doc: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one error type services throw; the API maps `code` to a status and a JSON body. */
+export class StewardError extends Error {
+  readonly code: ErrorCode;
+  readonly problems: Problem[];
+  /** SCIM's `scimType` where the SCIM surface needs one (uniqueness, invalidFilter…). */
+  readonly scimType: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { problems?: Problem[]; scimType?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StewardError';
+    this.code = code;
+    this.problems = options.problems ?? [];
+    this.scimType = options.scimType;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+export const isStewardError = (e: unknown): e is StewardError => e instanceof StewardError;
+
+/** An error that names one field and why it is wrong. */
+export function invalid(code: ErrorCode, field: string, message: string, scimType?: string): StewardError {
+  return new StewardError(code, `${field}: ${message}`, { problems: [{ code, field, message }], scimType });
+}
