@@ -27,6 +27,8 @@ export interface AttributeRequest {
   /** Absent for a request that carries no value (e.g. Remove of every value is not a thing; Set to nothing is `[]`). */
   value?: PlanValue;
   arguments?: PlanArguments;
+  /** SailPoint's request-tracking id, carried through unchanged. */
+  trackingId?: string;
 }
 
 export interface PermissionRequest {
@@ -35,6 +37,8 @@ export interface PermissionRequest {
   /** Rights, always strings; CSV in XML (`rights='read,write'`). */
   rights: string[];
   arguments?: PlanArguments;
+  /** SailPoint's request-tracking id, carried through unchanged. */
+  trackingId?: string;
 }
 
 export interface AccountRequest {
@@ -46,6 +50,8 @@ export interface AccountRequest {
   attributeRequests: AttributeRequest[];
   permissionRequests: PermissionRequest[];
   arguments?: PlanArguments;
+  /** SailPoint's request-tracking id, carried through unchanged. */
+  trackingId?: string;
 }
 
 export interface ProvisioningPlan {
@@ -53,6 +59,8 @@ export interface ProvisioningPlan {
   identity?: string;
   accountRequests: AccountRequest[];
   arguments?: PlanArguments;
+  /** SailPoint's request-tracking id, carried through unchanged. */
+  trackingId?: string;
 }
 
 /** The application name of Steward itself for identity-level requests, and its accepted alias. */
