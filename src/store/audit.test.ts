@@ -1,0 +1,58 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb, testDbKinds } from '../../test/support/db.ts';
+import type { Db } from './db.ts';
+import { appendAudit, listAudit, verifyAudit } from './audit.ts';
+
+describe.each(testDbKinds())('audit chain on %s', (kind) => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+  });
+  afterAll(() => db?.close());
+
+  it('links each event to the one before and verifies the whole chain', async () => {
+    await db.tx((trx) =>
+      appendAudit(trx, [
+        { actor: 'client:a', action: 'identity.create', objectType: 'identity', objectId: '1', after: { userName: 'ann', n: 1 } },
+        { actor: 'client:a', action: 'identity.update', objectType: 'identity', objectId: '1', before: { userName: 'ann' }, after: { userName: 'ann2', tags: ['x'] } },
+      ]),
+    );
+    await db.tx((trx) => appendAudit(trx, [{ actor: 'client:b', action: 'identity.delete', objectType: 'identity', objectId: '1', before: { b: 2, a: 1 } }]));
+    const events = await listAudit(db.k, { limit: 10 });
+    expect(events.map((e) => e.action)).toEqual(['identity.create', 'identity.update', 'identity.delete']);
+    expect(events[1]!.prev_hash).toBe(events[0]!.hash);
+    expect(events[2]!.prev_hash).toBe(events[1]!.hash);
+    expect(await verifyAudit(db.k)).toMatchObject({ ok: true, events: 3 });
+  });
+
+  it('reports the first event whose content was changed', async () => {
+    const events = await listAudit(db.k, { limit: 10 });
+    await sql`update audit_events set after = '{"userName":"mallory"}' where seq = ${events[1]!.seq}`.execute(db.k);
+    const v = await verifyAudit(db.k);
+    expect(v).toMatchObject({ ok: false, brokenAt: events[1]!.seq });
+  });
+
+  it('reports a removed event as a broken link', async () => {
+    const d2 = await createTestDb(kind);
+    try {
+      for (let i = 0; i < 3; i++) await d2.tx((trx) => appendAudit(trx, [{ actor: 'x', action: 'a', objectType: 't', objectId: String(i) }]));
+      const events = await listAudit(d2.k, { limit: 10 });
+      await sql`delete from audit_events where seq = ${events[1]!.seq}`.execute(d2.k);
+      expect(await verifyAudit(d2.k)).toMatchObject({ ok: false, brokenAt: events[2]!.seq });
+    } finally {
+      await d2.close();
+    }
+  });
+
+  it('rolls the audit back with the change it records', async () => {
+    const before = (await listAudit(db.k, { limit: 100 })).length;
+    await expect(
+      db.tx(async (trx) => {
+        await appendAudit(trx, [{ actor: 'x', action: 'a', objectType: 't', objectId: 'gone' }]);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect((await listAudit(db.k, { limit: 100 })).length).toBe(before);
+  });
+});

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import { canonicalJson } from '../domain/canonical-json.ts';
+import type { Executor } from './db.ts';
+import type { AuditEventRow } from './tables.ts';
+
+/** One change to record: who did what to which object, with its state before and after. */
+export interface AuditInput {
+  actor: string;
+  action: string;
+  objectType: string;
+  objectId: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+// Serialises writers of the chain: each event links to the one committed before it.
+const AUDIT_LOCK_KEY = 7_347_001;
+
+/** The hash of an event: SHA-256 over the previous hash and the event's canonical JSON. */
+export function auditHash(prevHash: string, e: { at: Date; actor: string; action: string; objectType: string; objectId: string | null; before: unknown; after: unknown }): string {
+  const body = canonicalJson({ at: e.at, actor: e.actor, action: e.action, objectType: e.objectType, objectId: e.objectId, before: e.before ?? null, after: e.after ?? null });
+  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+}
+
+/**
+ * Appends events to the chain inside the caller's transaction, so a change and its audit
+ * commit together. Takes a transaction-scoped lock: concurrent writers line up here.
+ */
+export async function appendAudit(trx: Executor, events: readonly AuditInput[]): Promise<void> {
+  if (events.length === 0) return;
+  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
+  const last = await trx.selectFrom('audit_events').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  let prev = last?.hash ?? GENESIS_HASH;
+  // Millisecond precision: what JS keeps is exactly what the column gives back.
+  const at = new Date();
+  const rows = events.map((e) => {
+    const before = e.before ?? null;
+    const after = e.after ?? null;
+    const hash = auditHash(prev, { at, actor: e.actor, action: e.action, objectType: e.objectType, objectId: e.objectId, before, after });
+    const row = {
+      at,
+      actor: e.actor,
+      action: e.action,
+      object_type: e.objectType,
+      object_id: e.objectId,
+      before: before === null ? null : canonicalJson(before),
+      after: after === null ? null : canonicalJson(after),
+      prev_hash: prev,
+      hash,
+    };
+    prev = hash;
+    return row;
+  });
+  for (let i = 0; i < rows.length; i += 1000) {
+    await trx.insertInto('audit_events').values(rows.slice(i, i + 1000)).execute();
+  }
+}
+
+export interface AuditFilter {
+  objectType?: string;
+  objectId?: string;
+  actor?: string;
+  from?: Date;
+  to?: Date;
+  /** Keyset cursor: events after this sequence number. */
+  afterSeq?: number;
+  limit: number;
+}
+
+/** Events matching the filter, oldest first, one page. */
+export async function listAudit(db: Executor, f: AuditFilter): Promise<AuditEventRow[]> {
+  let q = db.selectFrom('audit_events').selectAll();
+  if (f.objectType) q = q.where('object_type', '=', f.objectType);
+  if (f.objectId) q = q.where('object_id', '=', f.objectId);
+  if (f.actor) q = q.where('actor', '=', f.actor);
+  if (f.from) q = q.where('at', '>=', f.from);
+  if (f.to) q = q.where('at', '<', f.to);
+  if (f.afterSeq !== undefined) q = q.where('seq', '>', f.afterSeq);
+  return q.orderBy('seq').limit(f.limit).execute();
+}
+
+export type AuditVerdict =
+  | { ok: true; events: number; lastHash: string }
+  | { ok: false; events: number; brokenAt: number; reason: string };
+
+/** Walks the whole chain in pages and reports the first event whose link or hash is wrong. */
+export async function verifyAudit(db: Executor, onProgress?: (checked: number) => void): Promise<AuditVerdict> {
+  let prev = GENESIS_HASH;
+  let afterSeq = 0;
+  let count = 0;
+  for (;;) {
+    const page = await db.selectFrom('audit_events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(5000).execute();
+    if (page.length === 0) return { ok: true, events: count, lastHash: prev };
+    for (const e of page) {
+      if (e.prev_hash !== prev) {
+        return { ok: false, events: count, brokenAt: e.seq, reason: `event ${e.seq} links to ${e.prev_hash.slice(0, 12)}… but the event before it has hash ${prev.slice(0, 12)}… (an event was removed or reordered)` };
+      }
+      const expected = auditHash(prev, { at: e.at, actor: e.actor, action: e.action, objectType: e.object_type, objectId: e.object_id, before: e.before, after: e.after });
+      if (expected !== e.hash) {
+        return { ok: false, events: count, brokenAt: e.seq, reason: `event ${e.seq} does not match its hash (its content was changed)` };
+      }
+      prev = e.hash;
+      count++;
+      afterSeq = e.seq;
+    }
+    onProgress?.(count);
+  }
+}

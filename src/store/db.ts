@@ -1,0 +1,101 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Kysely, Migrator, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import { lockDirectory, type DirectoryLock } from './lock.ts';
+import { MIGRATIONS } from './migrations/index.ts';
+import { PgliteWorkerClient, PgliteWorkerDialect } from './pglite-dialect.ts';
+import type { Database } from './tables.ts';
+
+export type DbKind = 'pglite' | 'postgres';
+
+/** The one database handle: Kysely over PGlite (embedded) or PostgreSQL. */
+export interface Db {
+  readonly kind: DbKind;
+  readonly k: Kysely<Database>;
+  /** The embedded data directory's lock, when this process holds one. */
+  readonly lock: DirectoryLock | undefined;
+  /** Runs `fn` in one transaction; everything it writes commits or nothing does. */
+  tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** PGlite only: a tar of the cluster (see `pgliteTemplate`). */
+  dump?(): Promise<Buffer>;
+}
+
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface OpenOptions {
+  /** A PostgreSQL URL; without it the embedded database is used. */
+  url?: string;
+  /** The embedded data directory; `undefined` with no url means in memory (tests). */
+  dataDir?: string;
+  /** What the lock file says holds the directory (`steward serve`, `steward migrate`…). */
+  command?: string;
+  /** Tests: start the embedded database from this dump instead of an empty cluster. */
+  pgliteTemplate?: string;
+  /** Pool size for PostgreSQL. */
+  poolSize?: number;
+}
+
+const INT8 = 20;
+
+/** Opens the database the options name, taking the data directory's lock for PGlite. */
+export async function openDb(options: OpenOptions): Promise<Db> {
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+      },
+    });
+    const k = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return makeDb('postgres', k, undefined);
+  }
+  let lock: DirectoryLock | undefined;
+  let dir: string | undefined;
+  if (options.dataDir) {
+    dir = resolve(options.dataDir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    lock = lockDirectory(dir, options.command ?? 'steward');
+  }
+  try {
+    const client = new PgliteWorkerClient(dir ? resolve(dir, 'pg') : undefined, options.pgliteTemplate);
+    const k = new Kysely<Database>({ dialect: new PgliteWorkerDialect(client) });
+    return { ...makeDb('pglite', k, lock), dump: () => client.dump() };
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+function makeDb(kind: DbKind, k: Kysely<Database>, lock: DirectoryLock | undefined): Db {
+  return {
+    kind,
+    k,
+    lock,
+    tx: (fn) => k.transaction().execute(fn),
+    async close() {
+      try {
+        await k.destroy();
+      } finally {
+        lock?.release();
+      }
+    },
+  };
+}
+
+/** Applies every pending migration under the migrator's lock; returns the names applied. */
+export async function migrate(db: Db): Promise<string[]> {
+  const migrator = new Migrator({
+    db: db.k,
+    provider: { getMigrations: async () => MIGRATIONS },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

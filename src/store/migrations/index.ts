@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as initial from './20261123T180000_initial.ts';
+
+/** Every migration, by its immutable timestamped name; applied in name order. */
+export const MIGRATIONS: Record<string, Migration> = {
+  '20261123T180000_initial': initial,
+};

@@ -1,0 +1,66 @@
+// The worker thread that owns the embedded PGlite database. PGlite runs WebAssembly on
+// the thread that calls it and blocks that thread for a whole query; keeping it here
+// leaves the main thread's event loop free to serve HTTP while a long import runs.
+import { readFileSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+
+export interface WorkerRequest {
+  id: number;
+  op: 'query' | 'exec' | 'dump' | 'close';
+  sql?: string;
+  params?: unknown[];
+}
+
+export interface WorkerResponse {
+  id: number;
+  rows?: Record<string, unknown>[];
+  affectedRows?: number;
+  dump?: ArrayBuffer;
+  error?: { message: string; code?: string; detail?: string; constraint?: string; table?: string; column?: string };
+}
+
+const port = parentPort;
+if (!port) throw new Error('pglite-worker must run in a worker thread');
+
+const { dataDir, loadDataDir } = workerData as { dataDir: string | undefined; loadDataDir: string | undefined };
+// int8 as a JS number, as the PostgreSQL driver is set up too: counts and sequence values fit.
+// `loadDataDir` starts from a dump of an already-initialised cluster (tests use one per run).
+const db = new PGlite(dataDir, {
+  parsers: { 20: (v: string) => Number(v) },
+  ...(loadDataDir ? { loadDataDir: new Blob([readFileSync(loadDataDir)]) } : {}),
+});
+
+port.on('message', (msg: WorkerRequest) => {
+  void handle(msg).then((res) => port.postMessage(res));
+});
+
+async function handle(msg: WorkerRequest): Promise<WorkerResponse> {
+  try {
+    await db.waitReady;
+    switch (msg.op) {
+      case 'query': {
+        const r = await db.query<Record<string, unknown>>(msg.sql ?? '', msg.params ?? []);
+        return { id: msg.id, rows: r.rows, affectedRows: r.affectedRows ?? 0 };
+      }
+      case 'exec': {
+        await db.exec(msg.sql ?? '');
+        return { id: msg.id, rows: [], affectedRows: 0 };
+      }
+      case 'dump': {
+        const blob = await db.dumpDataDir('none');
+        return { id: msg.id, dump: await blob.arrayBuffer() };
+      }
+      case 'close': {
+        await db.close();
+        return { id: msg.id };
+      }
+    }
+  } catch (e) {
+    const err = e as { message?: string; code?: string; detail?: string; constraint?: string; table?: string; column?: string };
+    return {
+      id: msg.id,
+      error: { message: err.message ?? String(e), code: err.code, detail: err.detail, constraint: err.constraint, table: err.table, column: err.column },
+    };
+  }
+}
