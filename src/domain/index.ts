@@ -1,0 +1,6 @@
+export * from './actor.ts';
+export * from './canonical-json.ts';
+export * from './errors.ts';
+export * from './privileges.ts';
+export * from './result.ts';
+export * from './schema.ts';
