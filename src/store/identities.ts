@@ -1,0 +1,36 @@
+import { ENTERPRISE_USER_URN, STEWARD_USER_URN, primaryEmail, type IdentityResource } from '../domain/identity.ts';
+import type { Executor } from './db.ts';
+import type { IdentityRow } from './tables.ts';
+
+/** The searchable columns derived from a resource; `data` keeps the whole resource. */
+export function identityColumns(r: IdentityResource, managerId: string | null) {
+  const ent = r[ENTERPRISE_USER_URN];
+  const st = r[STEWARD_USER_URN];
+  return {
+    user_name: r.userName,
+    external_id: r.externalId ?? null,
+    active: r.active ?? true,
+    kind: st?.kind ?? 'employee',
+    status: st?.lifecycleStatus ?? 'active',
+    manager_id: managerId,
+    display_name: r.displayName ?? null,
+    given_name: r.name?.givenName ?? null,
+    family_name: r.name?.familyName ?? null,
+    email: primaryEmail(r) ?? null,
+    department: ent?.department ?? null,
+    title: r.title ?? null,
+    employee_number: ent?.employeeNumber ?? null,
+    data: JSON.stringify(r),
+  };
+}
+
+export const getIdentityRow = (db: Executor, id: string): Promise<IdentityRow | undefined> =>
+  db.selectFrom('identities').selectAll().where('id', '=', id).executeTakeFirst();
+
+/** Identities by lower-cased userName, for a batch of keys. */
+export const identitiesByUserNames = (db: Executor, userNames: readonly string[]): Promise<IdentityRow[]> =>
+  userNames.length === 0 ? Promise.resolve([]) : db.selectFrom('identities').selectAll().where((eb) => eb(eb.fn('lower', ['user_name']), '=', eb.fn.any(eb.val(userNames.map((u) => u.toLowerCase()))))).execute();
+
+/** Identities by externalId, for a batch of keys. */
+export const identitiesByExternalIds = (db: Executor, ids: readonly string[]): Promise<IdentityRow[]> =>
+  ids.length === 0 ? Promise.resolve([]) : db.selectFrom('identities').selectAll().where((eb) => eb('external_id', '=', eb.fn.any(eb.val([...ids])))).execute();
