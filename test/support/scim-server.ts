@@ -227,12 +227,14 @@ function declareResources(): void {
       return page(resource, sortBy(resource, list, (s) => s.value), ctx).map((s) => store.userOut(s));
     },
     ingress: (resource: ScimmyResource, instance: unknown, { store }: Ctx) => {
+      // scimmy keeps a write-only password out of the instance's JSON, so read it directly.
+      const pw = (instance as { password?: unknown }).password;
+      const password = typeof pw === 'string' ? pw : undefined;
       const data = plain<Record<string, unknown>>(instance);
-      const password = typeof data.password === 'string' ? data.password : undefined;
       delete data.password;
       delete data.groups;
       delete data.meta;
-      const userName = String(data.userName ?? '');
+      const userName = typeof data.userName === 'string' ? data.userName : '';
       const clash = store.userNames.get(userName.toLowerCase());
       if (clash !== undefined && clash !== resource.id) throw scimError(409, 'uniqueness', `userName '${userName}' is already taken`);
       const t = now();
@@ -289,7 +291,7 @@ function declareResources(): void {
       const id = resource.id ?? randomUUID();
       const old = store.groups.get(id);
       if (resource.id !== undefined && old === undefined) throw scimError(404, null, `Resource ${resource.id} not found`);
-      const value: ScimGroup = { ...data, id, displayName: String(data.displayName ?? ''), members: members.map((m) => ({ value: m.value, display: store.users.get(m.value)?.value.userName, type: 'User' })) };
+      const value: ScimGroup = { ...data, id, displayName: typeof data.displayName === 'string' ? data.displayName : '', members: members.map((m) => ({ value: m.value, display: store.users.get(m.value)?.value.userName, type: 'User' })) };
       store.setMembers(id, value.members);
       const stored: Stored<ScimGroup> = { value, version: (old?.version ?? 0) + 1, created: old?.created ?? t, lastModified: t };
       store.groups.set(id, stored);
@@ -418,7 +420,7 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
         if (exp !== undefined && exp > Date.now()) return 'steward-test';
         throw new Error(presented === undefined ? 'Authorization header missing' : 'Bearer token not recognised');
       },
-      context: (req: Request): Ctx => ({ store, query: req.query as Record<string, unknown> }),
+      context: (req: Request): Ctx => ({ store, query: req.query }),
     }),
   );
   app.use('/scim/v2', scim);

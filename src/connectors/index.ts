@@ -1,0 +1,28 @@
+/** Connectors: the contract every kind follows, the shared helpers, and the built-in kinds. */
+export type {
+  AccountItem,
+  ApplyError,
+  ApplyResult,
+  Connector,
+  ConnectorKind,
+  ConnectorLogger,
+  ConnectorOptions,
+  ConnectorSchema,
+  EntitlementItem,
+  EntitlementRef,
+  JsonSchema,
+  ListOptions,
+  Page,
+  RequestOutcome,
+  RequestStatus,
+  TestResult,
+} from './contract.ts';
+export { OPERATIONS, DEPROVISIONING_ACTIONS, MEMBERSHIP_OPERATIONS, checkSupported, neededOperations } from './capabilities.ts';
+export type { Capabilities, DeprovisioningAction, NeededOperation, Operation } from './capabilities.ts';
+export { ConnectorError, CONNECTOR_ERROR_CODES, CONNECTOR_ERROR_KINDS, isConnectorError, parseRetryAfter } from './errors.ts';
+export type { ConnectorErrorCode, ConnectorErrorKind } from './errors.ts';
+export { validateSettings, secretSettingNames } from './settings.ts';
+export { createRegistry } from './registry.ts';
+export type { ConnectorRegistry } from './registry.ts';
+export { BUILT_IN_KINDS } from './kinds.ts';
+export { scimKind } from './scim/index.ts';

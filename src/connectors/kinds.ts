@@ -1,0 +1,5 @@
+/** The connector kinds Steward ships with. */
+import type { ConnectorKind } from './contract.ts';
+import { scimKind } from './scim/index.ts';
+
+export const BUILT_IN_KINDS: readonly ConnectorKind[] = [scimKind];

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { validateSettings } from './settings.ts';
+import { scimSettingsSchema } from './scim/settings.ts';
+
+describe('validateSettings', () => {
+  it('applies defaults', () => {
+    const r = validateSettings(scimSettingsSchema, { baseUrl: 'https://x.example/scim/v2' }, { token: 't0ken' });
+    expect(r.ok && r.value).toMatchObject({ auth: 'bearer', pageSize: 200, timeoutMs: 30000 });
+  });
+  it('refuses a secret given among the plain settings, naming it', () => {
+    const r = validateSettings(scimSettingsSchema, { baseUrl: 'https://x.example/scim/v2', token: 't0ken' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors).toContainEqual(expect.objectContaining({ code: 'connector.secret_in_settings', field: 'token' }));
+  });
+  it('names a missing setting that the chosen auth needs', () => {
+    const r = validateSettings(scimSettingsSchema, { baseUrl: 'https://x.example/scim/v2', auth: 'oauth2_client_credentials', clientId: 'c' }, {});
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.field)).toEqual(expect.arrayContaining(['tokenUrl', 'clientSecret']));
+  });
+  it('names an unknown setting and a wrong type', () => {
+    const r = validateSettings(scimSettingsSchema, { baseUrl: 'https://x.example/scim/v2', pagesize: 5, timeoutMs: 'soon' }, { token: 't0ken' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.errors).toContainEqual(expect.objectContaining({ field: 'pagesize', message: expect.stringContaining('not a setting') }));
+      expect(r.errors).toContainEqual(expect.objectContaining({ field: 'timeoutMs' }));
+    }
+  });
+});
