@@ -43,7 +43,6 @@ const ref = (i: number): string => `accountRequests[${i}]`;
 function mergeAccount(plan: ProvisioningPlan, indexes: number[], schemas: AccountSchemas, problems: Problem[]): AccountRequest[] {
   const requests = indexes.map((i) => plan.accountRequests[i] as AccountRequest);
   const first = requests[0] as AccountRequest;
-  if (requests.length === 1) return [first];
   const who = `${first.application} account '${first.nativeIdentity ?? ''}'`;
   const conflict = (i: number, message: string): void => {
     problems.push(planProblem('plan.conflict', `${ref(i)}: ${message}`, { field: ref(i) }));
@@ -87,6 +86,7 @@ function mergeAccount(plan: ProvisioningPlan, indexes: number[], schemas: Accoun
   });
   attributeConflicts(merged, attrOrigins, schemas, who, problems);
   permissionConflicts(merged.permissionRequests, permOrigins, who, problems);
+  if (requests.length === 1) return [first]; // nothing merged: keep the request as it was written
 
   const extra = flags.filter((op) => op !== primary).map((op): AccountRequest => {
     const r: AccountRequest = { application: first.application, op, attributeRequests: [], permissionRequests: [] };

@@ -43,6 +43,8 @@ class Frame {
   list: Scalar[] | undefined = undefined;
   text = '';
   textReported = false;
+  /** Problems already reported when this element opened. */
+  problemsAtOpen = 0;
 
   constructor(kind: Kind, name: string, line: number, column: number) {
     this.kind = kind;
@@ -118,6 +120,8 @@ class PlanXmlReader {
   private readonly accountPos: Pos[] = [];
   private readonly attributePos: Pos[][] = [];
   private readonly permissionPos: Pos[][] = [];
+  /** Attribute requests whose value was reported bad: "needs a value" would only repeat that. */
+  private readonly badValue = new WeakSet<AttributeRequest>();
 
   constructor(text: string, limits: Required<PlanReadLimits>, fromBytes: boolean) {
     this.text = text;
@@ -293,6 +297,7 @@ class PlanXmlReader {
         }
         if (attrs.trackingId !== undefined) rq.trackingId = attrs.trackingId;
         frame.node = rq;
+        frame.problemsAtOpen = this.problems.length;
         (parent.node as AccountRequest).attributeRequests.push(rq);
         this.attributePos[this.attributePos.length - 1]?.push({ line: frame.line, column: frame.column });
         return;
@@ -382,10 +387,14 @@ class PlanXmlReader {
       case 'entry':
         this.setEntry(f);
         return;
+      case 'attribute': {
+        const rq = f.node as AttributeRequest;
+        if (rq.value === undefined && this.problems.length > f.problemsAtOpen) this.badValue.add(rq);
+        return;
+      }
       case 'doc':
       case 'plan':
       case 'account':
-      case 'attribute':
       case 'permission':
       case 'attributes':
       case 'map':
@@ -437,6 +446,10 @@ class PlanXmlReader {
 
   private checkStructure(plan: ProvisioningPlan): void {
     checkPlanStructure(plan, (problem, where) => {
+      if (problem.code === 'plan.missing_field' && where.attribute !== undefined && problem.field?.endsWith('.value')) {
+        const rq = plan.accountRequests[where.account ?? -1]?.attributeRequests[where.attribute];
+        if (rq !== undefined && this.badValue.has(rq)) return;
+      }
       const pos = this.positionFor(where);
       this.report(problem.code as PlanProblemCode, problem.message, pos.line, pos.column, problem.field);
     });
