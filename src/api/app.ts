@@ -50,6 +50,9 @@ export async function buildApp(opts: AppOptions): Promise<StewardApp> {
     }
   });
 
+  // CSV uploads are streamed to the importer, never buffered whole.
+  app.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
+
   app.addSchema(ErrorResponse);
   await app.register(swagger, {
     openapi: {

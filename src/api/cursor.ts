@@ -8,7 +8,7 @@ export function decodeCursor(cursor: string | undefined, arity: number): unknown
   if (cursor === undefined) return undefined;
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === arity) return v;
+    if (Array.isArray(v) && v.length === arity) return v as unknown[];
   } catch {
     // fall through to the error below
   }

@@ -46,8 +46,8 @@ export async function openDb(options: OpenOptions): Promise<Db> {
       connectionString: options.url,
       max: options.poolSize ?? 10,
       types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+          oid === INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
       },
     });
     const k = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

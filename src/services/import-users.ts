@@ -1,0 +1,325 @@
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { sql } from 'kysely';
+import { actorLabel, type Actor } from '../domain/actor.ts';
+import { canonicalJson } from '../domain/canonical-json.ts';
+import { StewardError } from '../domain/errors.ts';
+import { ENTERPRISE_USER_URN, type IdentityResource } from '../domain/identity.ts';
+import { appendAudit, type AuditInput } from '../store/audit.ts';
+import type { Db, Executor } from '../store/db.ts';
+import { identitiesByExternalIds, identitiesByUserNames, identityColumns } from '../store/identities.ts';
+import { isUniqueViolation } from '../store/errors.ts';
+import type { IdentityRow } from '../store/tables.ts';
+import { IMPORT_TARGETS, applyCell, defaultTarget, type ImportTarget } from './import-mapping.ts';
+
+export interface ImportOptions {
+  /** Which attribute identifies a row's identity, so a re-import updates instead of duplicating. */
+  key: 'userName' | 'externalId';
+  /** CSV header → attribute (or `ignore`); headers not named here map by their usual names. */
+  mapping?: Record<string, ImportTarget | 'ignore'>;
+  /** What the `manager` column holds: the manager's userName (default), externalId or employeeNumber. */
+  managerKey?: 'userName' | 'externalId' | 'employeeNumber';
+  delimiter?: string;
+  /** Rows written per transaction. */
+  batchSize?: number;
+  onProgress?: (p: { rows: number; created: number; updated: number; unchanged: number; rejected: number }) => void;
+}
+
+export interface RowProblem {
+  line: number;
+  key?: string;
+  field?: string;
+  reason: string;
+}
+
+export interface ImportReport {
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  rejectedCount: number;
+  /** The first MAX_LISTED rejected rows, with their line numbers and reasons. */
+  rejected: RowProblem[];
+  warnings: RowProblem[];
+  ignoredColumns: string[];
+}
+
+const MAX_LISTED = 10_000;
+// Bounds the memory one record may take; a longer one ends the read (the parser cannot resync).
+const MAX_RECORD_BYTES = 1024 * 1024;
+
+interface Row {
+  line: number;
+  key: string;
+  cells: Map<ImportTarget, string>;
+  manager?: string;
+}
+
+interface Planned {
+  row: Row;
+  existing: IdentityRow | undefined;
+  resource: IdentityResource;
+}
+
+/**
+ * Imports people from a CSV stream: header row, one identity a row, keyed by userName or
+ * externalId. Rows are written in batches, each batch one transaction; a batch that fails
+ * is retried row by row, so one bad row never stops or half-writes the others.
+ */
+export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncIterable<string | Buffer>, opts: ImportOptions): Promise<ImportReport> {
+  const report: ImportReport = { rows: 0, created: 0, updated: 0, unchanged: 0, rejectedCount: 0, rejected: [], warnings: [], ignoredColumns: [] };
+  const reject = (p: RowProblem) => {
+    report.rejectedCount++;
+    if (report.rejected.length < MAX_LISTED) report.rejected.push(p);
+  };
+  const batchSize = opts.batchSize ?? 2000;
+  const label = actorLabel(actor);
+
+  const parser = parse({
+    bom: true,
+    delimiter: opts.delimiter ?? ',',
+    relax_column_count: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    max_record_size: MAX_RECORD_BYTES,
+    info: true,
+  });
+  parser.on('skip', (err: Error & { lines?: number; code?: string }) => {
+    reject({ line: err.lines ?? 0, reason: `unreadable CSV: ${err.message}` });
+    if (err.code === 'CSV_MAX_RECORD_SIZE') {
+      report.warnings.push({ line: err.lines ?? 0, reason: `reading stopped here: a record longer than ${MAX_RECORD_BYTES} bytes; rows after it were not read` });
+    }
+  });
+
+  let columns: (ImportTarget | undefined)[] | undefined;
+  let batch: Row[] = [];
+  let keysInBatch = new Set<string>();
+  const pendingManagers: { key: string; manager: string; line: number }[] = [];
+
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    keysInBatch = new Set();
+    await writeBatch(db, label, rows, opts.key, report, reject, pendingManagers);
+    opts.onProgress?.({ rows: report.rows, created: report.created, updated: report.updated, unchanged: report.unchanged, rejected: report.rejectedCount });
+  };
+
+  let source: AsyncIterable<unknown>;
+  if (typeof (input as Readable).pipe === 'function') {
+    const readable = input as Readable;
+    // pipe() does not carry errors: an aborted upload must end the import, not hang it.
+    readable.on('error', (e) => parser.destroy(e));
+    source = readable.pipe(parser);
+  } else {
+    source = feed(input, parser);
+  }
+  for await (const rec of source as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    const { record, info } = rec;
+    if (!columns) {
+      columns = headerColumns(record, opts, report);
+      continue;
+    }
+    report.rows++;
+    if (record.length !== columns.length) {
+      reject({ line: info.lines, reason: `has ${record.length} fields but the header has ${columns.length}` });
+      continue;
+    }
+    const cells = new Map<ImportTarget, string>();
+    for (let i = 0; i < columns.length; i++) {
+      const t = columns[i];
+      if (t) cells.set(t, record[i]!);
+    }
+    const key = (cells.get(opts.key) ?? '').trim();
+    if (key === '') {
+      reject({ line: info.lines, field: opts.key, reason: `${opts.key} is empty; it is the key of this import` });
+      continue;
+    }
+    const folded = opts.key === 'userName' ? key.toLowerCase() : key;
+    if (keysInBatch.has(folded)) await flush();
+    keysInBatch.add(folded);
+    const manager = cells.get('manager')?.trim();
+    batch.push({ line: info.lines, key, cells, ...(manager ? { manager } : {}) });
+    if (batch.length >= batchSize) await flush();
+  }
+  if (!columns) throw new StewardError('import.invalid_csv', 'the CSV is empty: it needs a header row naming its columns');
+  await flush();
+  await resolveManagers(db, label, pendingManagers, opts, report);
+  report.rejected.sort((a, b) => a.line - b.line);
+  report.warnings.sort((a, b) => a.line - b.line);
+  return report;
+}
+
+async function* feed(input: AsyncIterable<string | Buffer>, parser: ReturnType<typeof parse>): AsyncIterable<unknown> {
+  const pump = (async () => {
+    for await (const chunk of input) if (!parser.write(chunk)) await new Promise((r) => parser.once('drain', r));
+    parser.end();
+  })();
+  yield* parser;
+  await pump;
+}
+
+function headerColumns(header: string[], opts: ImportOptions, report: ImportReport): (ImportTarget | undefined)[] {
+  const mapping = opts.mapping ?? {};
+  const problems: string[] = [];
+  for (const [col, target] of Object.entries(mapping)) {
+    if (!header.includes(col)) problems.push(`mapping names column '${col}', which the header does not have`);
+    if (target !== 'ignore' && !(IMPORT_TARGETS as readonly string[]).includes(target)) problems.push(`mapping of '${col}': '${String(target)}' is not an attribute (${IMPORT_TARGETS.join(', ')})`);
+  }
+  const seen = new Map<ImportTarget, string>();
+  const cols = header.map((h) => {
+    const m = Object.hasOwn(mapping, h) ? mapping[h] : undefined;
+    const target = m === 'ignore' ? undefined : (m ?? defaultTarget(h));
+    if (!target) {
+      if (m !== 'ignore') report.ignoredColumns.push(h);
+      return undefined;
+    }
+    const other = seen.get(target);
+    if (other !== undefined) problems.push(`columns '${other}' and '${h}' both map to ${target}`);
+    seen.set(target, h);
+    return target;
+  });
+  if (!seen.has(opts.key)) problems.push(`no column maps to ${opts.key}, the key of this import (header: ${header.join(', ')})`);
+  if (problems.length > 0) {
+    throw new StewardError('import.invalid_csv', problems.join('; '), { problems: problems.map((message) => ({ code: 'import.invalid_csv', field: 'header', message, line: 1 })) });
+  }
+  return cols;
+}
+
+/** The resource a row makes: the existing one with the row's cells applied, or a new one. */
+function plan(row: Row, existing: IdentityRow | undefined, key: ImportOptions['key']): Planned | RowProblem {
+  const resource: IdentityResource = existing ? structuredClone(existing.data as IdentityResource) : { userName: '' };
+  for (const [target, raw] of row.cells) {
+    const why = applyCell(resource, target, raw);
+    if (why) return { line: row.line, key: row.key, field: target, reason: `${target} ${why}` };
+  }
+  if (!resource.userName) return { line: row.line, key: row.key, field: 'userName', reason: 'userName is required' };
+  if (key === 'externalId') resource.externalId = row.key;
+  return { row, existing, resource };
+}
+
+async function writeBatch(
+  db: Db,
+  actor: string,
+  rows: Row[],
+  key: ImportOptions['key'],
+  report: ImportReport,
+  reject: (p: RowProblem) => void,
+  pendingManagers: { key: string; manager: string; line: number }[],
+): Promise<void> {
+  const existing = key === 'userName' ? await identitiesByUserNames(db.k, rows.map((r) => r.key)) : await identitiesByExternalIds(db.k, rows.map((r) => r.key));
+  const byKey = new Map(existing.map((e) => [key === 'userName' ? e.user_name.toLowerCase() : (e.external_id ?? ''), e]));
+  const inserts: Planned[] = [];
+  const updates: Planned[] = [];
+  for (const row of rows) {
+    const p = plan(row, byKey.get(key === 'userName' ? row.key.toLowerCase() : row.key), key);
+    if (!('row' in p)) {
+      reject(p);
+      continue;
+    }
+    if (row.manager) pendingManagers.push({ key: row.key, manager: row.manager, line: row.line });
+    if (!p.existing) inserts.push(p);
+    else if (canonicalJson(p.existing.data) !== canonicalJson(p.resource)) updates.push(p);
+    else report.unchanged++;
+  }
+  try {
+    await db.tx(async (trx) => {
+      await writeRows(trx, actor, inserts, updates);
+    });
+    report.created += inserts.length;
+    report.updated += updates.length;
+  } catch (e) {
+    // Something in the batch broke a constraint: find which rows, one transaction each.
+    void e;
+    for (const p of [...inserts, ...updates]) {
+      try {
+        await db.tx((trx) => writeRows(trx, actor, p.existing ? [] : [p], p.existing ? [p] : []));
+        if (p.existing) report.updated++;
+        else report.created++;
+      } catch (err) {
+        reject({ line: p.row.line, key: p.row.key, reason: describeWriteError(err, p.resource) });
+      }
+    }
+  }
+}
+
+function describeWriteError(err: unknown, r: IdentityResource): string {
+  if (isUniqueViolation(err, 'identities_user_name_key')) return `userName '${r.userName}' belongs to another identity`;
+  if (isUniqueViolation(err, 'identities_external_id_key')) return `externalId '${r.externalId ?? ''}' belongs to another identity`;
+  return `could not be written: ${(err as Error).message}`;
+}
+
+const RECORD_COLUMNS = sql.raw(
+  'user_name text, external_id text, active boolean, kind text, status text, display_name text, given_name text, family_name text, email text, department text, title text, employee_number text, data jsonb',
+);
+
+async function writeRows(trx: Executor, actor: string, inserts: Planned[], updates: Planned[]): Promise<void> {
+  const events: AuditInput[] = [];
+  if (inserts.length > 0) {
+    const recs = inserts.map((p) => {
+      const { manager_id: _m, data: _d, ...cols } = identityColumns(p.resource, null);
+      return { ...cols, data: p.resource };
+    });
+    // One JSON parameter for the whole batch: the same fast path on PostgreSQL and PGlite.
+    const created = await sql<{ id: string; user_name: string; data: IdentityResource }>`
+      insert into identities (user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data)
+      select user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data
+      from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as x(${RECORD_COLUMNS})
+      returning id, user_name, data`.execute(trx);
+    for (const c of created.rows) events.push({ actor, action: 'identity.create', objectType: 'identity', objectId: c.id, after: c.data });
+  }
+  if (updates.length > 0) {
+    const recs = updates.map((p) => {
+      const { manager_id: _m, data: _d, ...cols } = identityColumns(p.resource, p.existing!.manager_id);
+      return { id: p.existing!.id, ...cols, data: p.resource };
+    });
+    await sql`
+      update identities as i set user_name = x.user_name, external_id = x.external_id, active = x.active, kind = x.kind, status = x.status,
+        display_name = x.display_name, given_name = x.given_name, family_name = x.family_name, email = x.email, department = x.department,
+        title = x.title, employee_number = x.employee_number, data = x.data, version = i.version + 1, updated_at = now()
+      from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as x(id uuid, ${RECORD_COLUMNS})
+      where i.id = x.id`.execute(trx);
+    for (const p of updates) events.push({ actor, action: 'identity.update', objectType: 'identity', objectId: p.existing!.id, before: p.existing!.data, after: p.resource });
+  }
+  await appendAudit(trx, events);
+}
+
+/** Points each imported identity at its manager, once every row is in (managers may come later in the file). */
+async function resolveManagers(db: Db, actor: string, pending: { key: string; manager: string; line: number }[], opts: ImportOptions, report: ImportReport): Promise<void> {
+  const managerColumn = sql.raw(opts.managerKey === 'externalId' ? 'm.external_id = x.manager' : opts.managerKey === 'employeeNumber' ? 'm.employee_number = x.manager' : 'lower(m.user_name) = lower(x.manager)');
+  const selfColumn = sql.raw(opts.key === 'externalId' ? 'i.external_id = x.key' : 'lower(i.user_name) = lower(x.key)');
+  for (let i = 0; i < pending.length; i += 5000) {
+    const chunk = pending.slice(i, i + 5000);
+    await db.tx(async (trx) => {
+      const found = await sql<{ line: number; id: string | null; manager_id: string | null; old_manager: string | null; data: IdentityResource | null }>`
+        select x.line, i.id, m.id as manager_id, i.manager_id as old_manager, i.data
+        from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as x(key text, manager text, line int)
+        left join identities i on ${selfColumn}
+        left join lateral (select m.id from identities m where ${managerColumn} order by m.id limit 1) m on true`.execute(trx);
+      const changes: { id: string; manager_id: string; data: IdentityResource }[] = [];
+      const events: AuditInput[] = [];
+      for (const f of found.rows) {
+        const ref = chunk.find((c) => c.line === f.line);
+        if (!f.id || !f.data) continue; // the row itself was rejected
+        if (!f.manager_id) {
+          report.warnings.push({ line: f.line, key: ref?.key, field: 'manager', reason: `manager '${ref?.manager ?? ''}' was not found; the manager was left unset` });
+          continue;
+        }
+        if (f.manager_id === f.id) {
+          report.warnings.push({ line: f.line, key: ref?.key, field: 'manager', reason: 'an identity cannot be its own manager; the manager was left unset' });
+          continue;
+        }
+        if (f.old_manager === f.manager_id) continue;
+        const data: IdentityResource = { ...f.data, [ENTERPRISE_USER_URN]: { ...f.data[ENTERPRISE_USER_URN], manager: { value: f.manager_id } } };
+        changes.push({ id: f.id, manager_id: f.manager_id, data });
+        events.push({ actor, action: 'identity.update', objectType: 'identity', objectId: f.id, before: f.data, after: data });
+      }
+      if (changes.length === 0) return;
+      await sql`
+        update identities as i set manager_id = x.manager_id, data = x.data, version = i.version + 1, updated_at = now()
+        from jsonb_to_recordset(${JSON.stringify(changes)}::jsonb) as x(id uuid, manager_id uuid, data jsonb)
+        where i.id = x.id`.execute(trx);
+      await appendAudit(trx, events);
+    });
+  }
+}
