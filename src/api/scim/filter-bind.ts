@@ -63,6 +63,16 @@ export function bindFilter(filter: FilterNode, rs: ResourceSchema): Result<Bound
   }
 }
 
+/** Binds the filter of a value path (`emails[type eq "work"]`): its paths are sub-attributes of `parent`. */
+export function bindValueFilter(filter: FilterNode, parent: ScimAttribute, rs: ResourceSchema): Result<BoundFilter, ScimProblem> {
+  try {
+    return ok(bind(filter, { rs, parent }));
+  } catch (e) {
+    if (e instanceof BindError) return fail(e.problem);
+    throw e;
+  }
+}
+
 class BindError extends Error {
   readonly problem: ScimProblem;
   constructor(problem: ScimProblem) {

@@ -99,6 +99,7 @@ export function parsePatchPath(text: string, options: FilterOptions = {}): Resul
     const parser = new Parser(tokens.value, options.maxDepth ?? DEFAULT_MAX_FILTER_DEPTH, 'invalidPath');
     const path: PatchPath = parser.parsePath();
     if (parser.peek().kind === '[') {
+      if (path.subAttribute !== undefined) throw parser.error(`'[' must follow the attribute itself, not its sub-attribute '${formatPath(path)}'`, parser.peek());
       const vp = parser.parseValuePathFilter(path);
       path.filter = vp;
       if (parser.peek().kind === '.') {
