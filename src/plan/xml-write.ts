@@ -5,7 +5,8 @@ import type { AccountRequest, AttributeRequest, PermissionRequest, PlanArguments
  * indentation, double-quoted attributes in alphabetical order (SailPoint's own order), every
  * `op` written out, a string value as the `value` attribute and anything else as a `<value>`
  * element, dates as epoch milliseconds (SailPoint's form), arguments as `<Attributes><Map>`
- * after the requests. Text is built in one array and joined once.
+ * after the requests. Text is built by concatenation, which V8 keeps as ropes until the end
+ * (measured here several times faster than pushing ~10^6 pieces and joining them).
  */
 
 export const XML_PROLOGUE = '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE ProvisioningPlan PUBLIC "sailpoint.dtd" "sailpoint.dtd">\n';
@@ -35,118 +36,75 @@ export const escapeText = (s: string): string => (TEXT_SPECIAL.test(s) ? s.repla
 
 /** Writes a plan as canonical SailPoint-compatible XML; `parsePlanXml` reads it back to an equal plan. */
 export function toXml(plan: ProvisioningPlan): string {
-  const out: string[] = [XML_PROLOGUE, '<ProvisioningPlan'];
-  attr(out, 'identity', plan.identity);
-  attr(out, 'trackingId', plan.trackingId);
-  const empty = plan.accountRequests.length === 0 && plan.arguments === undefined;
-  if (empty) {
-    out.push('/>\n');
-  } else {
-    out.push('>\n');
-    for (const ar of plan.accountRequests) accountRequest(out, ar);
-    if (plan.arguments !== undefined) argumentsBlock(out, plan.arguments, '  ');
-    out.push('</ProvisioningPlan>\n');
-  }
-  return out.join('');
+  let out = `${XML_PROLOGUE}<ProvisioningPlan${attr('identity', plan.identity)}${attr('trackingId', plan.trackingId)}`;
+  if (plan.accountRequests.length === 0 && plan.arguments === undefined) return `${out}/>\n`;
+  out += '>\n';
+  for (const ar of plan.accountRequests) out += accountRequest(ar);
+  if (plan.arguments !== undefined) out += argumentsBlock(plan.arguments, '  ');
+  return `${out}</ProvisioningPlan>\n`;
 }
 
-function attr(out: string[], name: string, value: string | undefined): void {
-  if (value !== undefined) out.push(' ', name, '="', escapeAttribute(value), '"');
+const attr = (name: string, value: string | undefined): string => (value === undefined ? '' : ` ${name}="${escapeAttribute(value)}"`);
+
+function accountRequest(ar: AccountRequest): string {
+  const open = `  <AccountRequest${attr('application', ar.application)}${attr('nativeIdentity', ar.nativeIdentity)}${attr('op', ar.op)}${attr('trackingId', ar.trackingId)}`;
+  if (ar.attributeRequests.length === 0 && ar.permissionRequests.length === 0 && ar.arguments === undefined) return `${open}/>\n`;
+  let out = `${open}>\n`;
+  for (const rq of ar.attributeRequests) out += attributeRequest(rq);
+  for (const pr of ar.permissionRequests) out += permissionRequest(pr);
+  if (ar.arguments !== undefined) out += argumentsBlock(ar.arguments, '    ');
+  return `${out}  </AccountRequest>\n`;
 }
 
-function accountRequest(out: string[], ar: AccountRequest): void {
-  out.push('  <AccountRequest');
-  attr(out, 'application', ar.application);
-  attr(out, 'nativeIdentity', ar.nativeIdentity);
-  attr(out, 'op', ar.op);
-  attr(out, 'trackingId', ar.trackingId);
-  if (ar.attributeRequests.length === 0 && ar.permissionRequests.length === 0 && ar.arguments === undefined) {
-    out.push('/>\n');
-    return;
-  }
-  out.push('>\n');
-  for (const rq of ar.attributeRequests) attributeRequest(out, rq);
-  for (const pr of ar.permissionRequests) permissionRequest(out, pr);
-  if (ar.arguments !== undefined) argumentsBlock(out, ar.arguments, '    ');
-  out.push('  </AccountRequest>\n');
-}
-
-function attributeRequest(out: string[], rq: AttributeRequest): void {
-  out.push('    <AttributeRequest');
-  attr(out, 'name', rq.name);
-  attr(out, 'op', rq.op);
-  attr(out, 'trackingId', rq.trackingId);
+function attributeRequest(rq: AttributeRequest): string {
   const inline = typeof rq.value === 'string';
-  if (inline) attr(out, 'value', rq.value as string);
-  if ((inline || rq.value === undefined) && rq.arguments === undefined) {
-    out.push('/>\n');
-    return;
-  }
-  out.push('>\n');
-  if (!inline && rq.value !== undefined) valueElement(out, rq.value, '      ');
-  if (rq.arguments !== undefined) argumentsBlock(out, rq.arguments, '      ');
-  out.push('    </AttributeRequest>\n');
+  const open = `    <AttributeRequest${attr('name', rq.name)}${attr('op', rq.op)}${attr('trackingId', rq.trackingId)}${inline ? attr('value', rq.value as string) : ''}`;
+  if ((inline || rq.value === undefined) && rq.arguments === undefined) return `${open}/>\n`;
+  let out = `${open}>\n`;
+  if (!inline && rq.value !== undefined) out += valueElement(rq.value, '      ');
+  if (rq.arguments !== undefined) out += argumentsBlock(rq.arguments, '      ');
+  return `${out}    </AttributeRequest>\n`;
 }
 
-function permissionRequest(out: string[], pr: PermissionRequest): void {
-  out.push('    <PermissionRequest');
-  attr(out, 'op', pr.op);
-  attr(out, 'rights', pr.rights.join(','));
-  attr(out, 'target', pr.target);
-  attr(out, 'trackingId', pr.trackingId);
-  if (pr.arguments === undefined) {
-    out.push('/>\n');
-    return;
-  }
-  out.push('>\n');
-  argumentsBlock(out, pr.arguments, '      ');
-  out.push('    </PermissionRequest>\n');
+function permissionRequest(pr: PermissionRequest): string {
+  const open = `    <PermissionRequest${attr('op', pr.op)}${attr('rights', pr.rights.join(','))}${attr('target', pr.target)}${attr('trackingId', pr.trackingId)}`;
+  if (pr.arguments === undefined) return `${open}/>\n`;
+  return `${open}>\n${argumentsBlock(pr.arguments, '      ')}    </PermissionRequest>\n`;
 }
 
-function argumentsBlock(out: string[], args: PlanArguments, indent: string): void {
+function argumentsBlock(args: PlanArguments, indent: string): string {
   const keys = Object.keys(args);
-  if (keys.length === 0) {
-    out.push(indent, '<Attributes>\n', indent, '  <Map/>\n', indent, '</Attributes>\n');
-    return;
-  }
-  out.push(indent, '<Attributes>\n', indent, '  <Map>\n');
+  if (keys.length === 0) return `${indent}<Attributes>\n${indent}  <Map/>\n${indent}</Attributes>\n`;
+  let out = `${indent}<Attributes>\n${indent}  <Map>\n`;
   const inner = `${indent}    `;
   for (const key of keys) {
     const v = args[key];
-    out.push(inner, '<entry key="', escapeAttribute(key), '"');
-    if (v === null || v === undefined) {
-      out.push('/>\n');
-    } else if (typeof v === 'string') {
-      out.push(' value="', escapeAttribute(v), '"/>\n');
-    } else {
-      out.push('>\n');
-      valueElement(out, v, `${inner}  `);
-      out.push(inner, '</entry>\n');
-    }
+    const open = `${inner}<entry key="${escapeAttribute(key)}"`;
+    if (v === null || v === undefined) out += `${open}/>\n`;
+    else if (typeof v === 'string') out += `${open} value="${escapeAttribute(v)}"/>\n`;
+    else out += `${open}>\n${valueElement(v, `${inner}  `)}${inner}</entry>\n`;
   }
-  out.push(indent, '  </Map>\n', indent, '</Attributes>\n');
+  return `${out}${indent}  </Map>\n${indent}</Attributes>\n`;
 }
 
-function valueElement(out: string[], v: PlanValue, indent: string): void {
-  out.push(indent, '<value>\n');
+function valueElement(v: PlanValue, indent: string): string {
   const inner = `${indent}  `;
-  if (Array.isArray(v)) {
-    if (v.length === 0) {
-      out.push(inner, '<List/>\n');
-    } else {
-      out.push(inner, '<List>\n');
-      for (const x of v) scalarElement(out, x, `${inner}  `);
-      out.push(inner, '</List>\n');
-    }
+  let body: string;
+  if (!Array.isArray(v)) {
+    body = scalarElement(v, inner);
+  } else if (v.length === 0) {
+    body = `${inner}<List/>\n`;
   } else {
-    scalarElement(out, v, inner);
+    body = `${inner}<List>\n`;
+    for (const x of v) body += scalarElement(x, `${inner}  `);
+    body += `${inner}</List>\n`;
   }
-  out.push(indent, '</value>\n');
+  return `${indent}<value>\n${body}${indent}</value>\n`;
 }
 
-function scalarElement(out: string[], v: Scalar, indent: string): void {
-  if (typeof v === 'string') out.push(indent, v === '' ? '<String/>\n' : `<String>${escapeText(v)}</String>\n`);
-  else if (typeof v === 'number') out.push(indent, '<Integer>', String(v), '</Integer>\n');
-  else if (typeof v === 'boolean') out.push(indent, '<Boolean>', v ? 'true' : 'false', '</Boolean>\n');
-  else out.push(indent, '<Date>', String(v.getTime()), '</Date>\n');
+function scalarElement(v: Scalar, indent: string): string {
+  if (typeof v === 'string') return v === '' ? `${indent}<String/>\n` : `${indent}<String>${escapeText(v)}</String>\n`;
+  if (typeof v === 'number') return `${indent}<Integer>${v}</Integer>\n`;
+  if (typeof v === 'boolean') return `${indent}<Boolean>${v ? 'true' : 'false'}</Boolean>\n`;
+  return `${indent}<Date>${v.getTime()}</Date>\n`;
 }
