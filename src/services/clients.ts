@@ -19,6 +19,9 @@ export interface ApiClient {
 
 const TOKEN_RE = /^stw_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
+/** Tokens Steward makes carry their lookup prefix; others (a chosen bootstrap token) are found by a hash prefix. */
+const prefixOf = (token: string): string => TOKEN_RE.exec(token)?.[1] ?? `h${createHash('sha256').update(token).digest('hex').slice(0, 11)}`;
+const MIN_CHOSEN_TOKEN = 32;
 
 const toClient = (r: ApiClientRow): ApiClient => ({
   id: r.id,
@@ -68,10 +71,11 @@ export function createClientService(db: Db): ClientService {
       let token: string;
       let prefix: string;
       if (input.token !== undefined) {
-        const m = TOKEN_RE.exec(input.token);
-        if (!m) throw new StewardError('request.invalid', 'token: must look like stw_<12 lower-case letters or digits>_<43 base64url characters>');
+        if (input.token.length < MIN_CHOSEN_TOKEN || /\s/.test(input.token)) {
+          throw new StewardError('request.invalid', `token: a chosen token needs at least ${MIN_CHOSEN_TOKEN} characters and no white space`);
+        }
         token = input.token;
-        prefix = m[1]!;
+        prefix = prefixOf(token);
       } else {
         ({ token, prefix } = newToken());
       }
@@ -112,9 +116,8 @@ export function createClientService(db: Db): ClientService {
       });
     },
     async authenticate(token) {
-      const m = TOKEN_RE.exec(token);
-      if (!m) return undefined;
-      const r = await db.k.selectFrom('api_clients').selectAll().where('token_prefix', '=', m[1]!).executeTakeFirst();
+      if (token.length < MIN_CHOSEN_TOKEN || token.length > 512) return undefined;
+      const r = await db.k.selectFrom('api_clients').selectAll().where('token_prefix', '=', prefixOf(token)).executeTakeFirst();
       if (!r || r.revoked_at) return undefined;
       const stored = Buffer.from(r.token_hash);
       const given = hashToken(token);
