@@ -79,6 +79,6 @@ export const USERS: FixtureUser[] = [
   },
   {
     id: IDS.nobody,
-    resource: { schemas: [CORE_USER_SCHEMA_ID], id: IDS.nobody, userName: 'nobody', meta: meta('2014-12-31T23:59:59Z') },
+    resource: { schemas: [CORE_USER_SCHEMA_ID], id: IDS.nobody, userName: 'nobody', displayName: 'Élodie Ünal', meta: meta('2014-12-31T23:59:59Z') },
   },
 ];

@@ -51,6 +51,8 @@ const CASES: [string, string[]][] = [
   ['emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]', ['bjensen']],
   // case-insensitive strings (caseExact false) and case-exact ones
   ['userName eq "BJENSEN"', ['bjensen']],
+  ['displayName eq "élodie ünal"', ['nobody']],
+  ['displayName sw "ÉLO"', ['nobody']],
   ['userName eq "jsmith"', ['JSmith']],
   ['externalId eq "abc-def"', []],
   ['externalId eq "ABC-def"', ['JSmith']],

@@ -159,6 +159,10 @@ describe('applyPatch: semantics', () => {
     expect(g.members).toEqual([{ value: BABS, display: 'Barbara', $ref: `https://example.com/v2/Users/${BABS}` }]);
   });
 
+  it('keeps one copy of an entry a replacing list names twice', () => {
+    expect(patched(group(), { op: 'replace', path: 'members', value: [{ value: JAMES }, { value: JAMES, display: 'James' }] }).members).toEqual([{ value: JAMES, display: 'James' }]);
+  });
+
   it('sets a sub-attribute of every element when the path has no filter (emails.value)', () => {
     const g = patched(user(), { op: 'add', path: 'emails.value', value: 'x@example.com' });
     expect((g.emails as unknown[]).every((e) => (e as { value: string }).value === 'x@example.com')).toBe(true);

@@ -168,8 +168,8 @@ function applyAtPath(doc: Doc, op: Op, path: PatchPath, value: unknown, rs: Reso
       const items = check(coerceAttribute(a, value, valueField));
       // Adding null or [] adds nothing; replacing with it unassigns (RFC 7643 §2.5).
       if (items === null) next = op === 'add' ? list : [];
-      else next = op === 'add' ? addValues(a, list, items as unknown[], touched) : (items as unknown[]);
-      if (op === 'replace') for (const i of next) touched.add(i);
+      // A replacing list that names an entry twice keeps it once, as add would.
+      else next = addValues(a, op === 'add' ? list : [], items as unknown[], touched);
     }
     writeList(holder, a, next, touched);
   } else {
