@@ -76,7 +76,7 @@ function remoteBackend(base: string, token: string, pid: number): Backend {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body !== undefined && !(body instanceof Readable) ? { 'content-type': 'application/json' } : {}), ...headers },
         ...(body === undefined ? {} : body instanceof Readable ? { body: Readable.toWeb(body) as ReadableStream, duplex: 'half' } : { body: JSON.stringify(body) }),
-      } as RequestInit);
+      });
     } catch (e) {
       throw new RemoteError(`could not reach the running server (pid ${pid}) at ${base}: ${(e as Error).message}`);
     }
