@@ -21,7 +21,12 @@ export interface BoundTarget {
   columnKey?: string;
 }
 
-/** A filter checked against a resource type: every path resolved, every value of the right type. */
+/**
+ * A filter checked against a resource type: every path resolved, every value of the right type.
+ * On a multi-valued attribute a leaf holds when some value satisfies it (RFC 7644 §3.4.2.2),
+ * `ne` included; `not (emails co "x")` asks that none does. On a single-valued one an absent
+ * attribute fails every operator but `ne`.
+ */
 export type BoundFilter =
   | { kind: 'compare'; target: BoundTarget; op: CompareOperator; value: string | number | boolean }
   | { kind: 'present'; target: BoundTarget }
