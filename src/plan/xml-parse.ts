@@ -6,10 +6,11 @@ import { planProblem } from './codes.ts';
 import type { PlanProblemCode } from './codes.ts';
 import { describeLimit, resolveLimits, withinSize } from './limits.ts';
 import type { PlanReadLimits } from './limits.ts';
-import type { AccountOp, AccountRequest, AttributeOp, AttributeRequest, PermissionRequest, PlanArguments, PlanValue, ProvisioningPlan, Scalar } from './model.ts';
+import type { AccountOp, AccountRequest, AttributeOp, AttributeRequest, PermissionRequest, PlanArguments, ProvisioningPlan, Scalar } from './model.ts';
 import { checkPlanStructure } from './structure.ts';
-import { dateFromEpochMillis, parseBoolean, parseDateText, parseInteger } from './values.ts';
 import { doctypeRefusal } from './xml-doctype.ts';
+import { ATTRIBUTES, CHILDREN, Frame, byPosition, positionOf, readScalar } from './xml-grammar.ts';
+import type { Pos } from './xml-grammar.ts';
 
 /**
  * Reads SailPoint-style ProvisioningPlan XML with saxes (strict, positioned, and blind to
@@ -18,64 +19,6 @@ import { doctypeRefusal } from './xml-doctype.ts';
  */
 
 export type PlanXmlOptions = PlanReadLimits;
-
-type Kind = 'doc' | 'plan' | 'account' | 'attribute' | 'permission' | 'attributes' | 'map' | 'entry' | 'value' | 'list' | 'scalar' | 'skip';
-
-interface Pos {
-  line: number;
-  column: number;
-}
-
-/** One open element. One shape for all kinds keeps the reader's hot path monomorphic. */
-class Frame {
-  kind: Kind;
-  name: string;
-  line: number;
-  column: number;
-  /** The model object this element builds (plan, account, attribute or permission request). */
-  node: ProvisioningPlan | AccountRequest | AttributeRequest | PermissionRequest | undefined = undefined;
-  /** `<Attributes>`/`<Map>`: the arguments being filled; `<entry>`: its key. */
-  args: PlanArguments | undefined = undefined;
-  key: string | undefined = undefined;
-  /** `<value>`/`<entry>`/`<AttributeRequest>`: the value so far and how many were given. */
-  value: PlanValue | null | undefined = undefined;
-  count = 0;
-  list: Scalar[] | undefined = undefined;
-  text = '';
-  textReported = false;
-  /** Problems already reported when this element opened. */
-  problemsAtOpen = 0;
-
-  constructor(kind: Kind, name: string, line: number, column: number) {
-    this.kind = kind;
-    this.name = name;
-    this.line = line;
-    this.column = column;
-  }
-}
-
-const CHILDREN: Record<Kind, Readonly<Record<string, Kind>> | undefined> = {
-  doc: { ProvisioningPlan: 'plan' },
-  plan: { AccountRequest: 'account', Attributes: 'attributes' },
-  account: { AttributeRequest: 'attribute', PermissionRequest: 'permission', Attributes: 'attributes' },
-  attribute: { value: 'value', Attributes: 'attributes' },
-  permission: { Attributes: 'attributes' },
-  attributes: { Map: 'map' },
-  map: { entry: 'entry' },
-  entry: { value: 'value' },
-  value: { String: 'scalar', Integer: 'scalar', Boolean: 'scalar', Date: 'scalar', List: 'list' },
-  list: { String: 'scalar', Integer: 'scalar', Boolean: 'scalar', Date: 'scalar' },
-  scalar: undefined,
-  skip: undefined,
-};
-
-const ATTRIBUTES: Partial<Record<Kind, readonly string[]>> = {
-  plan: ['identity', 'trackingId'],
-  account: ['application', 'nativeIdentity', 'op', 'trackingId'],
-  attribute: ['name', 'op', 'value', 'trackingId'],
-  permission: ['op', 'rights', 'target', 'trackingId'],
-  entry: ['key', 'value'],
-};
 
 const WHITESPACE_ONLY = /^[ \t\r\n]*$/;
 
@@ -417,31 +360,9 @@ class PlanXmlReader {
   }
 
   private scalar(f: Frame): Scalar | undefined {
-    if (f.name === 'String') return f.text;
-    const t = f.text.trim();
-    switch (f.name) {
-      case 'Integer': {
-        const n = parseInteger(t);
-        if (n === undefined) {
-          const why = /^[+-]?[0-9]+$/.test(t) ? 'is outside the safe integer range' : 'is not an integer';
-          this.reportAt(f, 'plan.invalid_value', `<Integer> '${t}' ${why}`);
-        }
-        return n;
-      }
-      case 'Boolean': {
-        const b = parseBoolean(t);
-        if (b === undefined) this.reportAt(f, 'plan.invalid_value', `<Boolean> '${t}' is neither true nor false`);
-        return b;
-      }
-      default: {
-        const d = parseDateText(t);
-        if (d === undefined) {
-          const why = /^[+-]?[0-9]+$/.test(t) && dateFromEpochMillis(Number(t)) === undefined ? 'is outside the range of dates' : 'is neither epoch milliseconds nor an ISO 8601 date (with an offset when it has a time)';
-          this.reportAt(f, 'plan.invalid_value', `<Date> '${t}' ${why}`);
-        }
-        return d;
-      }
-    }
+    const r = readScalar(f.name, f.text);
+    if (!r.ok) this.reportAt(f, 'plan.invalid_value', r.why);
+    return r.ok ? r.value : undefined;
   }
 
   private checkStructure(plan: ProvisioningPlan): void {
@@ -463,23 +384,4 @@ class PlanXmlReader {
     if (where.permission !== undefined) return this.permissionPos[i]?.[where.permission] ?? root;
     return this.accountPos[i] ?? root;
   }
-}
-
-/** Problems in document order; those without a position (the stop notice) stay last. */
-function byPosition(problems: Problem[]): Problem[] {
-  return problems
-    .map((p, i) => ({ p, i }))
-    .sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || (a.p.column ?? 0) - (b.p.column ?? 0) || a.i - b.i)
-    .map((x) => x.p);
-}
-
-/** The one-based line and column of a string index. */
-function positionOf(text: string, index: number): Pos {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) {
-    line++;
-    lineStart = i + 1;
-  }
-  return { line, column: index - lineStart + 1 };
 }
