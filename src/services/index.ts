@@ -1,24 +1,44 @@
 import type { SecretBox } from '../store/crypto.ts';
 import type { Db } from '../store/db.ts';
+import { BUILT_IN_KINDS, createRegistry, type ConnectorRegistry } from '../connectors/index.ts';
+import { createAccountService, type AccountService } from './accounts.ts';
+import { createApplicationService, type ApplicationService } from './applications.ts';
+import { createAssignmentService, type AssignmentService } from './assignments.ts';
 import { createClientService, type ClientService } from './clients.ts';
+import { createEntitlementService, type EntitlementService } from './entitlements.ts';
 
 export type { ApiClient, ClientService } from './clients.ts';
 export { newToken } from './clients.ts';
+export type { Application, ApplicationInput, ApplicationService } from './applications.ts';
+export type { Entitlement, EntitlementInput, EntitlementService } from './entitlements.ts';
+export type { Assignment, AssignmentService, HeldEntitlement } from './assignments.ts';
+export type { Account, AccountService } from './accounts.ts';
+export type { KeyPage } from './paging.ts';
 
 /** Everything the API and CLI call: built once from the database and keys, passed down. */
 export interface Services {
   db: Db;
   clients: ClientService;
+  applications: ApplicationService;
+  entitlements: EntitlementService;
+  assignments: AssignmentService;
+  accounts: AccountService;
 }
 
 export interface ServiceDeps {
   db: Db;
   secrets: SecretBox;
+  /** The connector kinds applications may name; the built-in ones by default. */
+  connectors?: ConnectorRegistry;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   return {
     db: deps.db,
     clients: createClientService(deps.db),
+    applications: createApplicationService({ db: deps.db, secrets: deps.secrets, connectors: deps.connectors ?? createRegistry(BUILT_IN_KINDS) }),
+    entitlements: createEntitlementService(deps.db),
+    assignments: createAssignmentService(deps.db),
+    accounts: createAccountService(deps.db),
   };
 }

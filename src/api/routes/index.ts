@@ -1,7 +1,11 @@
 import type { RouteSpec } from '../route.ts';
+import { accountRoutes } from './accounts.ts';
+import { applicationRoutes } from './applications.ts';
+import { assignmentRoutes } from './assignments.ts';
 import { auditRoutes } from './audit.ts';
 import { clientRoutes } from './clients.ts';
 import type { RouteDeps } from './deps.ts';
+import { entitlementRoutes } from './entitlements.ts';
 import { importRoutes } from './import-users.ts';
 import { systemRoutes } from './system.ts';
 
@@ -9,5 +13,5 @@ export type { RouteDeps } from './deps.ts';
 
 /** Every route of the API, declared. */
 export function routes(deps: RouteDeps): RouteSpec[] {
-  return [...systemRoutes(deps), ...clientRoutes(deps), ...auditRoutes(deps), ...importRoutes(deps)];
+  return [...systemRoutes(deps), ...clientRoutes(deps), ...auditRoutes(deps), ...importRoutes(deps), ...applicationRoutes(deps), ...entitlementRoutes(deps), ...assignmentRoutes(deps), ...accountRoutes(deps)];
 }
