@@ -26,3 +26,4 @@ export { createRegistry } from './registry.ts';
 export type { ConnectorRegistry } from './registry.ts';
 export { BUILT_IN_KINDS } from './kinds.ts';
 export { scimKind } from './scim/index.ts';
+export { csvKind } from './csv/index.ts';

@@ -1,5 +1,6 @@
 /** The connector kinds Steward ships with. */
 import type { ConnectorKind } from './contract.ts';
+import { csvKind } from './csv/index.ts';
 import { scimKind } from './scim/index.ts';
 
-export const BUILT_IN_KINDS: readonly ConnectorKind[] = [scimKind];
+export const BUILT_IN_KINDS: readonly ConnectorKind[] = [scimKind, csvKind];
