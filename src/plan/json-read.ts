@@ -7,6 +7,7 @@ import type { AccountRequest, AttributeRequest, PermissionRequest, PlanArguments
 import { schemaProblems } from './json-schema.ts';
 import type { AccountRequestJson, ArgumentsJson, ProvisioningPlanJson, ScalarJson, ValueJson } from './json-write.ts';
 import { checkPlanStructure } from './structure.ts';
+import { decodeUtf8 } from './utf8.ts';
 import { dateFromEpochMillis, parseDateText } from './values.ts';
 
 /**
@@ -42,11 +43,12 @@ function parseJsonText(input: string | Uint8Array): Result<unknown> {
   if (typeof input === 'string') {
     text = input;
   } else {
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(input);
-    } catch {
-      return fail(planProblem('plan.json.syntax', 'the document is not valid UTF-8'));
+    const decoded = decodeUtf8(input);
+    if (!decoded.ok) {
+      const { line, column } = decoded;
+      return fail(planProblem('plan.json.syntax', `line ${line}, column ${column}: the document is not valid UTF-8`, { line, column }));
     }
+    text = decoded.text;
   }
   try {
     return ok(JSON.parse(text) as unknown);

@@ -190,7 +190,9 @@ describe('parsePlanXml: structure as the DTD would check it', () => {
   });
 
   it('refuses bytes that are not UTF-8 or declare another encoding', () => {
-    expect(problems(new Uint8Array([0x3c, 0xff, 0xfe]))[0]?.code).toBe('plan.xml.encoding');
+    expect(problems(new Uint8Array([0x3c, 0xff, 0xfe]))[0]).toMatchObject({ code: 'plan.xml.encoding', line: 1, column: 2 });
+    const bad = new Uint8Array([...new TextEncoder().encode('<ProvisioningPlan>\n  <AccountRequest application="\u00e9\u{1F600}'), 0xed, 0xa0, 0x80]);
+    expect(problems(bad)[0]).toMatchObject({ code: 'plan.xml.encoding', line: 2, column: 34 }); // columns count characters: é and 😀 are one each
     const latin = new TextEncoder().encode('<?xml version="1.0" encoding="ISO-8859-1"?><ProvisioningPlan/>');
     expect(problems(latin)[0]).toMatchObject({ code: 'plan.xml.encoding', line: 1 });
   });

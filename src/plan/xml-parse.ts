@@ -8,6 +8,7 @@ import { describeLimit, resolveLimits, withinSize } from './limits.ts';
 import type { PlanReadLimits } from './limits.ts';
 import type { AccountOp, AccountRequest, AttributeOp, AttributeRequest, PermissionRequest, PlanArguments, ProvisioningPlan, Scalar } from './model.ts';
 import { checkPlanStructure } from './structure.ts';
+import { decodeUtf8 } from './utf8.ts';
 import { doctypeRefusal } from './xml-doctype.ts';
 import { ATTRIBUTES, CHILDREN, Frame, byPosition, positionOf, readScalar } from './xml-grammar.ts';
 import type { Pos } from './xml-grammar.ts';
@@ -33,11 +34,12 @@ export function parsePlanXml(input: string | Uint8Array, options?: PlanXmlOption
   if (typeof input === 'string') {
     text = input;
   } else {
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(input);
-    } catch {
-      return fail(planProblem('plan.xml.encoding', 'the document is not valid UTF-8'));
+    const decoded = decodeUtf8(input);
+    if (!decoded.ok) {
+      const { line, column } = decoded;
+      return fail(planProblem('plan.xml.encoding', `line ${line}, column ${column}: the document is not valid UTF-8`, { line, column }));
     }
+    text = decoded.text;
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   return new PlanXmlReader(text, limits, typeof input !== 'string').read();
