@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { sql } from 'kysely';
@@ -59,6 +60,9 @@ interface Planned {
   row: Row;
   existing: IdentityRow | undefined;
   resource: IdentityResource;
+  /** The identity's id: the stored one, or one made here for a new row. */
+  id?: string;
+  managerId?: string | null;
 }
 
 /**
@@ -96,13 +100,31 @@ export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncI
   let keysInBatch = new Set<string>();
   const pendingManagers: { key: string; manager: string; line: number }[] = [];
 
+  // One batch commits while the next is read and prepared: the database and the parser overlap.
+  let inflight: Promise<void> | undefined;
+  let inflightKeys = new Set<string>();
+  let failure: unknown;
+  const settle = async () => {
+    await inflight;
+    inflight = undefined;
+    if (failure) throw failure;
+  };
   const flush = async () => {
     if (batch.length === 0) return;
     const rows = batch;
+    const keys = keysInBatch;
     batch = [];
     keysInBatch = new Set();
-    await writeBatch(db, label, rows, opts.key, report, reject, pendingManagers);
-    opts.onProgress?.({ rows: report.rows, created: report.created, updated: report.updated, unchanged: report.unchanged, rejected: report.rejectedCount });
+    // A batch must see what the one before it wrote when they share a person.
+    if ([...keys].some((k) => inflightKeys.has(k))) await settle();
+    const prepared = await prepareBatch(db, rows, opts, report, reject, pendingManagers);
+    await settle();
+    inflightKeys = keys;
+    inflight = commitBatch(db, label, prepared, report, reject)
+      .then(() => opts.onProgress?.({ rows: report.rows, created: report.created, updated: report.updated, unchanged: report.unchanged, rejected: report.rejectedCount }))
+      .catch((e: unknown) => {
+        failure = e;
+      });
   };
 
   let source: AsyncIterable<unknown>;
@@ -144,6 +166,7 @@ export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncI
   }
   if (!columns) throw new StewardError('import.invalid_csv', 'the CSV is empty: it needs a header row naming its columns');
   await flush();
+  await settle();
   await resolveManagers(db, label, pendingManagers, opts, report);
   report.rejected.sort((a, b) => a.line - b.line);
   report.warnings.sort((a, b) => a.line - b.line);
@@ -198,39 +221,50 @@ function plan(row: Row, existing: IdentityRow | undefined, key: ImportOptions['k
   return { row, existing, resource };
 }
 
-async function writeBatch(
+interface PreparedBatch {
+  inserts: Planned[];
+  updates: Planned[];
+}
+
+/** Reads what the batch's people look like now and plans each row: insert, update, unchanged or rejected. */
+async function prepareBatch(
   db: Db,
-  actor: string,
   rows: Row[],
-  key: ImportOptions['key'],
+  opts: ImportOptions,
   report: ImportReport,
   reject: (p: RowProblem) => void,
   pendingManagers: { key: string; manager: string; line: number }[],
-): Promise<void> {
+): Promise<PreparedBatch> {
+  const key = opts.key;
   const existing = key === 'userName' ? await identitiesByUserNames(db.k, rows.map((r) => r.key)) : await identitiesByExternalIds(db.k, rows.map((r) => r.key));
   const byKey = new Map(existing.map((e) => [key === 'userName' ? e.user_name.toLowerCase() : (e.external_id ?? ''), e]));
-  const inserts: Planned[] = [];
-  const updates: Planned[] = [];
+  const planned: Planned[] = [];
   for (const row of rows) {
     const p = plan(row, byKey.get(key === 'userName' ? row.key.toLowerCase() : row.key), key);
-    if (!('row' in p)) {
-      reject(p);
-      continue;
-    }
-    if (row.manager) pendingManagers.push({ key: row.key, manager: row.manager, line: row.line });
+    if ('row' in p) planned.push(p);
+    else reject(p);
+  }
+  await assignManagers(db, planned, opts, report, pendingManagers);
+  const inserts: Planned[] = [];
+  const updates: Planned[] = [];
+  for (const p of planned) {
     if (!p.existing) inserts.push(p);
-    else if (canonicalJson(p.existing.data) !== canonicalJson(p.resource)) updates.push(p);
+    else if (canonicalJson(p.existing.data) !== canonicalJson(p.resource) || p.existing.manager_id !== p.managerId) updates.push(p);
     else report.unchanged++;
   }
+  return { inserts, updates };
+}
+
+/** Writes a prepared batch in one transaction, or row by row when the batch breaks a constraint. */
+async function commitBatch(db: Db, actor: string, { inserts, updates }: PreparedBatch, report: ImportReport, reject: (p: RowProblem) => void): Promise<void> {
   try {
     await db.tx(async (trx) => {
       await writeRows(trx, actor, inserts, updates);
     });
     report.created += inserts.length;
     report.updated += updates.length;
-  } catch (e) {
+  } catch {
     // Something in the batch broke a constraint: find which rows, one transaction each.
-    void e;
     for (const p of [...inserts, ...updates]) {
       try {
         await db.tx((trx) => writeRows(trx, actor, p.existing ? [] : [p], p.existing ? [p] : []));
@@ -239,6 +273,46 @@ async function writeBatch(
       } catch (err) {
         reject({ line: p.row.line, key: p.row.key, reason: describeWriteError(err, p.resource) });
       }
+    }
+  }
+}
+
+const managerKeyOf = (r: IdentityResource, managerKey: ImportOptions['managerKey']): string | undefined =>
+  managerKey === 'externalId' ? r.externalId : managerKey === 'employeeNumber' ? r[ENTERPRISE_USER_URN]?.employeeNumber : r.userName.toLowerCase();
+
+/**
+ * Points rows at their managers: someone in this batch (new rows get their ids here) or
+ * already stored. A manager not found yet may come later in the file: that is settled
+ * once every row is in.
+ */
+async function assignManagers(db: Db, planned: Planned[], opts: ImportOptions, report: ImportReport, pending: { key: string; manager: string; line: number }[]): Promise<void> {
+  const mk = opts.managerKey ?? 'userName';
+  const fold = (v: string) => (mk === 'userName' ? v.toLowerCase() : v);
+  const inBatch = new Map<string, string>();
+  for (const p of planned) {
+    p.id = p.existing?.id ?? randomUUID();
+    p.managerId = p.existing?.manager_id ?? null;
+    const k = managerKeyOf(p.resource, mk);
+    if (k) inBatch.set(fold(k), p.id);
+  }
+  const wanted = [...new Set(planned.flatMap((p) => (p.row.manager && !inBatch.has(fold(p.row.manager)) ? [fold(p.row.manager)] : [])))];
+  const stored = new Map<string, string>();
+  if (wanted.length > 0) {
+    const col = sql.raw(mk === 'externalId' ? 'external_id' : mk === 'employeeNumber' ? 'employee_number' : 'lower(user_name)');
+    const found = await sql<{ k: string; id: string }>`select ${col} as k, id from identities where ${col} = any(${wanted})`.execute(db.k);
+    for (const f of found.rows) if (!stored.has(f.k)) stored.set(f.k, f.id);
+  }
+  for (const p of planned) {
+    const ref = p.row.manager;
+    if (!ref) continue;
+    const managerId = inBatch.get(fold(ref)) ?? stored.get(fold(ref));
+    if (!managerId) {
+      pending.push({ key: p.row.key, manager: ref, line: p.row.line });
+    } else if (managerId === p.id) {
+      report.warnings.push({ line: p.row.line, key: p.row.key, field: 'manager', reason: 'an identity cannot be its own manager; the manager was left unset' });
+    } else {
+      p.managerId = managerId;
+      p.resource[ENTERPRISE_USER_URN] = { ...p.resource[ENTERPRISE_USER_URN], manager: { value: managerId } };
     }
   }
 }
@@ -257,27 +331,27 @@ async function writeRows(trx: Executor, actor: string, inserts: Planned[], updat
   const events: AuditInput[] = [];
   if (inserts.length > 0) {
     const recs = inserts.map((p) => {
-      const { manager_id: _m, data: _d, ...cols } = identityColumns(p.resource, null);
-      return { ...cols, data: p.resource };
+      const { data: _d, ...cols } = identityColumns(p.resource, p.managerId ?? null);
+      return { id: p.id, ...cols, data: p.resource };
     });
     // One JSON parameter for the whole batch: the same fast path on PostgreSQL and PGlite.
     const created = await sql<{ id: string; user_name: string; data: IdentityResource }>`
-      insert into identities (user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data)
-      select user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data
-      from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as x(${RECORD_COLUMNS})
+      insert into identities (id, manager_id, user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data)
+      select id, manager_id, user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data
+      from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as x(id uuid, manager_id uuid, ${RECORD_COLUMNS})
       returning id, user_name, data`.execute(trx);
     for (const c of created.rows) events.push({ actor, action: 'identity.create', objectType: 'identity', objectId: c.id, after: c.data });
   }
   if (updates.length > 0) {
     const recs = updates.map((p) => {
-      const { manager_id: _m, data: _d, ...cols } = identityColumns(p.resource, p.existing!.manager_id);
+      const { data: _d, ...cols } = identityColumns(p.resource, p.managerId ?? null);
       return { id: p.existing!.id, ...cols, data: p.resource };
     });
     await sql`
-      update identities as i set user_name = x.user_name, external_id = x.external_id, active = x.active, kind = x.kind, status = x.status,
+      update identities as i set manager_id = x.manager_id, user_name = x.user_name, external_id = x.external_id, active = x.active, kind = x.kind, status = x.status,
         display_name = x.display_name, given_name = x.given_name, family_name = x.family_name, email = x.email, department = x.department,
         title = x.title, employee_number = x.employee_number, data = x.data, version = i.version + 1, updated_at = now()
-      from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as x(id uuid, ${RECORD_COLUMNS})
+      from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as x(id uuid, manager_id uuid, ${RECORD_COLUMNS})
       where i.id = x.id`.execute(trx);
     for (const p of updates) events.push({ actor, action: 'identity.update', objectType: 'identity', objectId: p.existing!.id, before: p.existing!.data, after: p.resource });
   }

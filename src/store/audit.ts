@@ -45,17 +45,21 @@ export async function appendAudit(trx: Executor, events: readonly AuditInput[]):
       action: e.action,
       object_type: e.objectType,
       object_id: e.objectId,
-      before: before === null ? null : canonicalJson(before),
-      after: after === null ? null : canonicalJson(after),
+      before,
+      after,
       prev_hash: prev,
       hash,
     };
     prev = hash;
     return row;
   });
-  for (let i = 0; i < rows.length; i += 1000) {
-    await trx.insertInto('audit_events').values(rows.slice(i, i + 1000)).execute();
-  }
+  // One JSON parameter for the whole list: far cheaper than thousands of bound values.
+  await sql`
+    insert into audit_events (at, actor, action, object_type, object_id, before, after, prev_hash, hash)
+    select (e->>'at')::timestamptz, e->>'actor', e->>'action', e->>'object_type', e->>'object_id',
+      nullif(e->'before', 'null'::jsonb), nullif(e->'after', 'null'::jsonb), e->>'prev_hash', e->>'hash'
+    from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) with ordinality as x(e, n)
+    order by n`.execute(trx);
 }
 
 export interface AuditFilter {
