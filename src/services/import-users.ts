@@ -103,7 +103,7 @@ export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncI
   // One batch commits while the next is read and prepared: the database and the parser overlap.
   let inflight: Promise<void> | undefined;
   let inflightKeys = new Set<string>();
-  let failure: unknown;
+  let failure: Error | undefined;
   const settle = async () => {
     await inflight;
     inflight = undefined;
@@ -123,7 +123,7 @@ export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncI
     inflight = commitBatch(db, label, prepared, report, reject)
       .then(() => opts.onProgress?.({ rows: report.rows, created: report.created, updated: report.updated, unchanged: report.unchanged, rejected: report.rejectedCount }))
       .catch((e: unknown) => {
-        failure = e;
+        failure = e instanceof Error ? e : new Error(String(e));
       });
   };
 
