@@ -5,10 +5,18 @@ import { createAccountService, type AccountService } from './accounts.ts';
 import { createApplicationService, type ApplicationService } from './applications.ts';
 import { createAssignmentService, type AssignmentService } from './assignments.ts';
 import { createClientService, type ClientService } from './clients.ts';
+import { createGroupService, type GroupService } from './groups.ts';
+import { createIdentityService, type IdentityService } from './identities.ts';
 import { createEntitlementService, type EntitlementService } from './entitlements.ts';
 
 export type { ApiClient, ClientService } from './clients.ts';
 export { newToken } from './clients.ts';
+export type { GroupRecord, GroupService } from './groups.ts';
+export type { IdentityRecord, IdentityService } from './identities.ts';
+export type { Preconditions } from './preconditions.ts';
+export { MAX_PAGE_SIZE, type ListPage, type ListQuery } from './scim-query.ts';
+export { scimError } from './scim-resource.ts';
+export { GROUP_RESOURCE_TYPE, STEWARD_GROUP_SCHEMA, STEWARD_GROUP_URN, STEWARD_USER_SCHEMA, USER_RESOURCE_TYPE } from './scim-schema.ts';
 export type { Application, ApplicationInput, ApplicationService } from './applications.ts';
 export type { Entitlement, EntitlementInput, EntitlementService } from './entitlements.ts';
 export type { Assignment, AssignmentService, HeldEntitlement } from './assignments.ts';
@@ -19,6 +27,8 @@ export type { KeyPage } from './paging.ts';
 export interface Services {
   db: Db;
   clients: ClientService;
+  identities: IdentityService;
+  groups: GroupService;
   applications: ApplicationService;
   entitlements: EntitlementService;
   assignments: AssignmentService;
@@ -36,6 +46,8 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     db: deps.db,
     clients: createClientService(deps.db),
+    identities: createIdentityService(deps.db),
+    groups: createGroupService(deps.db),
     applications: createApplicationService({ db: deps.db, secrets: deps.secrets, connectors: deps.connectors ?? createRegistry(BUILT_IN_KINDS) }),
     entitlements: createEntitlementService(deps.db),
     assignments: createAssignmentService(deps.db),
