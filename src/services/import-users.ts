@@ -76,7 +76,8 @@ export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncI
     report.rejectedCount++;
     if (report.rejected.length < MAX_LISTED) report.rejected.push(p);
   };
-  const batchSize = opts.batchSize ?? 2000;
+  // Smaller batches on the embedded database keep each synchronous stretch of work short.
+  const batchSize = opts.batchSize ?? (db.kind === 'pglite' ? 500 : 2000);
   const label = actorLabel(actor);
 
   const parser = parse({
@@ -244,6 +245,7 @@ async function prepareBatch(
     if ('row' in p) planned.push(p);
     else reject(p);
   }
+  await yieldToLoop();
   await assignManagers(db, planned, opts, report, pendingManagers);
   const inserts: Planned[] = [];
   const updates: Planned[] = [];
@@ -327,6 +329,9 @@ const RECORD_COLUMNS = sql.raw(
   'user_name text, external_id text, active boolean, kind text, status text, display_name text, given_name text, family_name text, email text, department text, title text, employee_number text, data jsonb',
 );
 
+/** Lets pending I/O (other requests) run between stretches of CPU work. */
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
 async function writeRows(trx: Executor, actor: string, inserts: Planned[], updates: Planned[]): Promise<void> {
   const events: AuditInput[] = [];
   if (inserts.length > 0) {
@@ -355,6 +360,7 @@ async function writeRows(trx: Executor, actor: string, inserts: Planned[], updat
       where i.id = x.id`.execute(trx);
     for (const p of updates) events.push({ actor, action: 'identity.update', objectType: 'identity', objectId: p.existing!.id, before: p.existing!.data, after: p.resource });
   }
+  await yieldToLoop();
   await appendAudit(trx, events);
 }
 
