@@ -47,7 +47,7 @@ const res = await fetch(`${base}/v2.0/CSV/importUsers`, {
   headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
   body: Readable.toWeb(createReadStream(file)) as ReadableStream,
   duplex: 'half',
-} as RequestInit);
+});
 const report = (await res.json()) as { created: number };
 const seconds = (performance.now() - t0) / 1000;
 done = true;
