@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.ts';
 import { SCIM_CAPABILITIES } from '../../src/connectors/scim/index.ts';
 import { uniqueName, createTestApp, type TestApp } from '../support/app.ts';
 import { testDbKinds } from '../support/db.ts';
@@ -306,6 +308,36 @@ describe.each(testDbKinds())('applications on %s', (kind) => {
       const res = await t.call(t.admin, 'GET', `/v1.0/applications?cursor=${cursor}`);
       expect(res.statusCode, cursor).toBe(400);
       expect(problemsOf(res)[0]!.field).toBe('query.cursor');
+    }
+  });
+
+  it('never writes a secret or its sealed form to the log, even at trace level and on errors', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logged = await buildApp({ services: t.services, logger: { level: 'trace', stream } });
+    try {
+      const call = (method: 'POST' | 'PUT', url: string, body: unknown) => logged.inject({ method, url, headers: { authorization: `Bearer ${t.admin}` }, payload: body as object });
+      const name = uniqueName('logged');
+      const created = await call('POST', '/v1.0/applications', scimApp(name, { secrets: { token: 'LOGGED-SECRET-1' } }));
+      expect(created.statusCode).toBe(201);
+      const id = created.json<{ id: string }>().id;
+      const bad = await call('PUT', `/v1.0/applications/${id}`, { ...scimApp(name), secrets: { token: 'LOGGED-SECRET-2', nope: 'LOGGED-SECRET-3' }, version: 1 });
+      expect(bad.statusCode).toBe(400);
+      expect(JSON.stringify(bad.json())).not.toContain('LOGGED-SECRET');
+      const stale = await call('PUT', `/v1.0/applications/${id}`, { ...scimApp(name), secrets: { token: 'LOGGED-SECRET-4' }, version: 9 });
+      expect(stale.statusCode).toBe(409);
+      const sealed = (await rawRow(id)).secrets.token!;
+      expect(lines.length).toBeGreaterThan(0);
+      const log = lines.join('');
+      expect(log).not.toContain('LOGGED-SECRET');
+      expect(log).not.toContain(sealed.slice(3, 40));
+    } finally {
+      await logged.close();
     }
   });
 
