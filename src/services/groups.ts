@@ -209,7 +209,8 @@ export function createGroupService(db: Db): GroupService {
         return await db.tx(async (trx) => {
           const row = await locked(trx, actor, id, pre);
           if (split.value.rest) {
-            const patched = applyPatch(storedGroupResource(row), split.value.rest, GROUP_RESOURCE_TYPE);
+            // With its id, so that an id echoed in the value (Okta renames so) is seen as unchanged.
+            const patched = applyPatch({ id: row.id, ...storedGroupResource(row) }, split.value.rest, GROUP_RESOURCE_TYPE);
             if (!patched.ok) throw scimError(patched.errors);
             g = validateGroup(patched.value);
           }

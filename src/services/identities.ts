@@ -148,7 +148,8 @@ export function createIdentityService(db: Db): IdentityService {
       try {
         return await db.tx(async (trx) => {
           const row = await locked(trx, id, pre);
-          const patched = applyPatch(storedIdentityResource(row), body, USER_RESOURCE_TYPE);
+          // With its id, so that an id echoed in the value is seen as unchanged, not as a write.
+          const patched = applyPatch({ id: row.id, ...storedIdentityResource(row) }, body, USER_RESOURCE_TYPE);
           if (!patched.ok) throw scimError(patched.errors);
           v = validateIdentity(patched.value, currentOf(row));
           return writeReplacement(trx, actor, row, v);
