@@ -8,6 +8,7 @@
 import { ConnectorError, parseRetryAfter } from './errors.ts';
 import type { ConnectorErrorCode, ConnectorErrorKind } from './errors.ts';
 import type { ConnectorLogger } from './contract.ts';
+import { describeNetworkError } from './network.ts';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRIES = 2;
@@ -51,30 +52,6 @@ export interface HttpResponse {
 const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE']);
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Node's fetch hides the socket error under `cause`; its code (ECONNREFUSED…) is what a person can act on. */
-function networkCode(e: unknown): string | undefined {
-  let cur: unknown = e;
-  for (let depth = 0; depth < 4 && cur !== null && typeof cur === 'object'; depth++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-const NETWORK_HINTS: Record<string, string> = {
-  ECONNREFUSED: 'is the server running and the port right?',
-  ENOTFOUND: 'is the host name right?',
-  EAI_AGAIN: 'DNS lookup failed for now; is the host name right?',
-  ECONNRESET: 'the server closed the connection; is it an HTTPS port spoken to over HTTP, or the other way round?',
-  EHOSTUNREACH: 'is the host up and reachable from here?',
-  ETIMEDOUT: 'is a firewall in the way?',
-  CERT_HAS_EXPIRED: 'the server’s TLS certificate has expired',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server’s TLS certificate is self-signed and not trusted here',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server’s TLS certificate chain is not trusted here',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'the TLS certificate does not name this host',
-};
 
 function origin(url: string): string {
   try {
@@ -168,9 +145,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
         throw new ConnectorError('retryable', 'timeout', `${req.method} ${scrub(origin(req.url))}: no answer within ${timeoutMs} ms — is the server overloaded, or is timeoutMs too short?`, { cause: e });
       }
-      const code = networkCode(e) ?? (e instanceof Error ? e.message : String(e));
-      const hint = NETWORK_HINTS[code];
-      throw new ConnectorError('retryable', 'unreachable', scrub(`could not connect to ${origin(req.url)}: ${code}${hint ? ` — ${hint}` : ''}`), { cause: e });
+      const net = describeNetworkError(origin(req.url), e);
+      const message = net?.message ?? `could not connect to ${origin(req.url)}: ${e instanceof Error ? e.message : String(e)}`;
+      throw new ConnectorError(net?.permanent ? 'permanent' : 'retryable', 'unreachable', scrub(message), { cause: e });
     }
     let parsed: unknown;
     try {

@@ -27,3 +27,4 @@ export type { ConnectorRegistry } from './registry.ts';
 export { BUILT_IN_KINDS } from './kinds.ts';
 export { scimKind } from './scim/index.ts';
 export { csvKind } from './csv/index.ts';
+export { ldapKind } from './ldap/index.ts';

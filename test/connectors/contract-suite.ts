@@ -71,9 +71,14 @@ async function collect<T>(pages: AsyncIterable<Page<T>>, limit = Infinity): Prom
   return out;
 }
 
-/** Registers the contract tests for one connector kind. */
-export function connectorContract(fixture: ConnectorFixture): void {
-  describe(`connector contract: ${fixture.kind.name}`, () => {
+/**
+ * Registers the contract tests for one connector kind. With a `skipReason` (the target cannot
+ * run here) every test is registered as skipped, and the reason is in the suite's name.
+ */
+export function connectorContract(fixture: ConnectorFixture, options: { skipReason?: string | null } = {}): void {
+  const reason = options.skipReason ?? null;
+  if (reason !== null) console.warn(`connector contract: ${fixture.kind.name} skipped: ${reason}`);
+  (reason === null ? describe : describe.skip)(`connector contract: ${fixture.kind.name}${reason === null ? '' : ` (skipped: ${reason})`}`, () => {
     let target: ConnectorTarget;
     let connector: Connector;
     const app = (r: Omit<AccountRequest, 'application'>): AccountRequest => ({ application: 'contract', ...r });
@@ -121,7 +126,7 @@ export function connectorContract(fixture: ConnectorFixture): void {
     it('classifies an unreachable target', async () => {
       const bad = fixture.kind.create(target.unreachable);
       try {
-        const e = await bad.getAccount('nobody').then(
+        const e = await bad.getAccount(fixture.missingIdentity).then(
           () => undefined,
           (err: unknown) => err,
         );

@@ -1,0 +1,89 @@
+/** Group membership in LDAP: groupOfNames (`member`) or groupOfUniqueNames (`uniqueMember`) entries under groupBaseDn. */
+import { Attribute, Change } from 'ldapts';
+import type { Client } from 'ldapts';
+import { ConnectorError } from '../errors.ts';
+import { entryValues, escapeFilterValue, normDn } from './model.ts';
+import type { LdapSession } from './session.ts';
+import type { LdapSettings } from './settings.ts';
+
+type Groups = NonNullable<LdapSettings['groups']>;
+
+/** How many DNs go into one `(|(member=…)…)` filter. */
+const CHUNK = 200;
+
+/** The groups each of `dns` is a member of (by normalised DN): one search per 200 accounts. */
+export async function membershipsOf(session: LdapSession, groups: Groups, dns: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (let i = 0; i < dns.length; i += CHUNK) {
+    const chunk = dns.slice(i, i + CHUNK);
+    const wanted = new Set(chunk.map(normDn));
+    const filter = `(&${groups.filter}(|${chunk.map((dn) => `(${groups.memberAttribute}=${escapeFilterValue(dn)})`).join('')}))`;
+    const found = await session.run(`reading the groups of ${chunk.length} accounts`, (c) =>
+      c.search(groups.baseDn, { scope: 'sub', filter, attributes: [groups.memberAttribute] }),
+    );
+    for (const g of found.searchEntries) {
+      for (const m of entryValues(g, groups.memberAttribute)) {
+        const key = normDn(m);
+        if (!wanted.has(key)) continue;
+        const list = out.get(key);
+        if (list === undefined) out.set(key, [g.dn]);
+        else list.push(g.dn);
+      }
+    }
+  }
+  return out;
+}
+
+/** The DN of a group a plan names by DN or by cn; a permanent error naming it when there is none or several. */
+export async function resolveGroup(session: LdapSession, groups: Groups, value: string): Promise<string> {
+  if (value.includes('=')) {
+    const r = await session
+      .run(`reading group ${value}`, (c) => c.search(value, { scope: 'base', filter: groups.filter, attributes: ['1.1'] }))
+      .catch((e: unknown) => {
+        if (e instanceof ConnectorError && e.code === 'not_found') return { searchEntries: [] };
+        throw e;
+      });
+    if (r.searchEntries.length === 1) return r.searchEntries[0]!.dn;
+    throw new ConnectorError('permanent', 'invalid_request', `no group ${value} (a ${groups.objectClass} entry) exists`);
+  }
+  const r = await session.run(`looking up group '${value}'`, (c) =>
+    c.search(groups.baseDn, { scope: 'sub', filter: `(&${groups.filter}(cn=${escapeFilterValue(value)}))`, attributes: ['1.1'] }),
+  );
+  if (r.searchEntries.length === 1) return r.searchEntries[0]!.dn;
+  throw new ConnectorError('permanent', 'invalid_request', r.searchEntries.length === 0 ? `no group named '${value}' under ${groups.baseDn}` : `more than one group is named '${value}' under ${groups.baseDn}; name it by DN`);
+}
+
+const change = (operation: 'add' | 'delete' | 'replace', type: string, values: string[]): Change => new Change({ operation, modification: new Attribute({ type, values }) });
+
+/**
+ * Adds or removes one member. A groupOfNames must keep a member, so removing the last one
+ * leaves `emptyMember` instead; adding to a group that holds only that placeholder drops it.
+ */
+export async function changeMember(client: Client, groups: Groups, groupDn: string, memberDn: string, op: 'add' | 'remove'): Promise<void> {
+  const attr = groups.memberAttribute;
+  if (op === 'add') {
+    try {
+      await client.modify(groupDn, [change('add', attr, [memberDn])]);
+    } catch (e) {
+      // 20: typeOrValueExists — already a member, which is what was asked.
+      if ((e as { code?: unknown }).code !== 20) throw e;
+    }
+    if (groups.objectClass === 'groupOfNames') {
+      await client.modify(groupDn, [change('delete', attr, [groups.emptyMember])]).catch(() => undefined);
+    }
+    return;
+  }
+  try {
+    await client.modify(groupDn, [change('delete', attr, [memberDn])]);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    // 16: noSuchAttribute — not a member, which is what was asked.
+    if (code === 16) return;
+    // 65: objectClassViolation — the last member of a groupOfNames.
+    if (code === 65 && groups.objectClass === 'groupOfNames') {
+      await client.modify(groupDn, [change('delete', attr, [memberDn]), change('add', attr, [groups.emptyMember])]);
+      return;
+    }
+    throw e;
+  }
+}
