@@ -116,7 +116,8 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
     'index objectClass eq',
     'index uid,cn eq',
     'index member,uniqueMember eq',
-    ...(options.ppolicy ? ['overlay ppolicy'] : []),
+    // ppolicy enforces nothing for an account no policy applies to: give every account one.
+    ...(options.ppolicy ? ['overlay ppolicy', `ppolicy_default "cn=default,ou=policies,${SUFFIX}"`] : []),
     'access to attrs=userPassword by self write by anonymous auth by * none',
     'access to * by * read',
   ].join('\n');
@@ -145,6 +146,10 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
     await admin.add(SUFFIX, { objectClass: ['top', 'dcObject', 'organization'], dc: 'example', o: 'Example' });
     await admin.add(PEOPLE, { objectClass: ['top', 'organizationalUnit'], ou: 'people' });
     await admin.add(GROUPS, { objectClass: ['top', 'organizationalUnit'], ou: 'groups' });
+    if (options.ppolicy) {
+      await admin.add(`ou=policies,${SUFFIX}`, { objectClass: ['top', 'organizationalUnit'], ou: 'policies' });
+      await admin.add(`cn=default,ou=policies,${SUFFIX}`, { objectClass: ['top', 'device', 'pwdPolicy'], cn: 'default', pwdAttribute: 'userPassword', pwdLockout: 'TRUE', pwdMaxFailure: '3' });
+    }
     await admin.unbind();
   } catch (e) {
     await stop();
