@@ -2,8 +2,8 @@
 import { Attribute, Change, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountRequest, AttributeRequest } from '../../src/plan/model.ts';
-import type { AccountItem, Connector, Page } from '../../src/connectors/index.ts';
-import { ConnectorError, ldapKind } from '../../src/connectors/index.ts';
+import type { AccountItem, Connector, ConnectorError, Page } from '../../src/connectors/index.ts';
+import { ldapKind } from '../../src/connectors/index.ts';
 import { GROUPS, PEOPLE, slapdUnavailableReason, startSlapd } from '../support/slapd.ts';
 import type { Slapd } from '../support/slapd.ts';
 
