@@ -47,7 +47,7 @@ describe.each(testDbKinds())('API clients on %s', (kind) => {
     let cursor: string | null = null;
     do {
       const res = await t.call(t.admin, 'GET', `/v1.0/clients?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
-      const body = res.json() as { items: { name: string }[]; nextCursor: string | null };
+      const body = res.json<{ items: { name: string }[]; nextCursor: string | null }>();
       expect(body.items.length).toBeLessThanOrEqual(2);
       seen.push(...body.items.map((c) => c.name));
       cursor = body.nextCursor;

@@ -24,12 +24,12 @@ describe('every route checks its privilege', () => {
     expect(guarded.length).toBeGreaterThan(5);
     for (const r of guarded) {
       const url = urlOf(r.url);
-      const none = await t.call(undefined, r.method as string, url, r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
+      const none = await t.call(undefined, r.method, url, r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
       expect(none.statusCode, `${r.method} ${r.url} without a token`).toBe(401);
-      const bad = await t.call('stw_aaaaaaaaaaaa_' + 'A'.repeat(43), r.method as string, url, r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
+      const bad = await t.call('stw_aaaaaaaaaaaa_' + 'A'.repeat(43), r.method, url, r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
       expect(bad.statusCode, `${r.method} ${r.url} with an unknown token`).toBe(401);
       const privilege = r.privilege as Privilege;
-      const res = await t.call(lacking.get(privilege), r.method as string, url, r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
+      const res = await t.call(lacking.get(privilege), r.method, url, r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
       expect(res.statusCode, `${r.method} ${r.url} needs ${privilege}`).toBe(403);
       expect(res.json().error?.code ?? res.json().status).toBeTruthy();
     }
