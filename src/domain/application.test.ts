@@ -15,6 +15,7 @@ const base: ApplicationDefinition = {
     ],
   },
   capabilities: ['create_user'],
+  attributeMappings: [],
   deprovisioningPolicy: DEFAULT_DEPROVISIONING,
   adoptionPolicy: DEFAULT_ADOPTION,
   remediationPolicy: DEFAULT_REMEDIATION,

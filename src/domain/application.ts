@@ -2,6 +2,7 @@
  * An application's definition (seed 003): its connector, account schema, capabilities and
  * policies, and the rules that hold among them whatever the connector kind.
  */
+import { attributeMappingProblems, type AttributeMapping } from './attribute-mappings.ts';
 import { ADOPTION_IDENTITY_ATTRIBUTES, parseGracePeriod, type AdoptionPolicy, type DeprovisioningPolicy, type RemediationPolicy } from './policies.ts';
 import type { Problem } from './result.ts';
 import type { AccountSchema } from './schema.ts';
@@ -16,6 +17,8 @@ export interface ApplicationDefinition {
   accountSchema: AccountSchema;
   /** The connector operations Steward may use on this application (a subset of the kind's). */
   capabilities: string[];
+  /** Identity attributes that feed account attributes in compiled plans. */
+  attributeMappings: AttributeMapping[];
   deprovisioningPolicy: DeprovisioningPolicy;
   adoptionPolicy: AdoptionPolicy;
   remediationPolicy: RemediationPolicy;
@@ -73,6 +76,7 @@ export function definitionProblems(d: ApplicationDefinition): Problem[] {
   const grace = parseGracePeriod(d.deprovisioningPolicy.gracePeriod, 'deprovisioningPolicy.gracePeriod');
   if (!grace.ok) problems.push(...grace.errors);
   problems.push(...adoptionProblems(d.adoptionPolicy, d.accountSchema));
+  problems.push(...attributeMappingProblems(d.attributeMappings, d.accountSchema));
   const dup = d.capabilities.filter((c, i) => d.capabilities.indexOf(c) !== i);
   if (dup.length > 0) problems.push(problem('capabilities', `names ${[...new Set(dup)].join(', ')} more than once`));
   return problems;

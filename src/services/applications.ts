@@ -1,5 +1,6 @@
 import { actorLabel, type Actor } from '../domain/actor.ts';
 import { definitionProblems, type ApplicationDefinition } from '../domain/application.ts';
+import type { AttributeMapping } from '../domain/attribute-mappings.ts';
 import { StewardError } from '../domain/errors.ts';
 import { DEFAULT_ADOPTION, DEFAULT_DEPROVISIONING, withRemediationDefaults, type AdoptionPolicy, type DeprovisioningAction, type DeprovisioningPolicy, type RemediationPolicy } from '../domain/policies.ts';
 import type { Problem } from '../domain/result.ts';
@@ -35,6 +36,7 @@ export interface ApplicationInput {
   secrets?: SecretsInput;
   accountSchema?: AccountSchema;
   capabilities?: string[];
+  attributeMappings?: AttributeMapping[];
   deprovisioningPolicy?: { action?: DeprovisioningAction; gracePeriod?: string };
   adoptionPolicy?: AdoptionPolicy;
   remediationPolicy?: Partial<RemediationPolicy>;
@@ -68,6 +70,7 @@ export function toApplication(r: ApplicationRow): Application {
     secrets: maskSecrets(r.secrets),
     accountSchema: r.account_schema as AccountSchema,
     capabilities: r.capabilities as string[],
+    attributeMappings: r.attribute_mappings as AttributeMapping[],
     deprovisioningPolicy: r.deprovisioning_policy as DeprovisioningPolicy,
     adoptionPolicy: r.adoption_policy as AdoptionPolicy,
     remediationPolicy: r.remediation_policy as RemediationPolicy,
@@ -116,6 +119,7 @@ export function createApplicationService(deps: { db: Db; secrets: SecretBox; con
       settings,
       accountSchema: input.accountSchema ?? { attributes: [] },
       capabilities: connector.capabilities,
+      attributeMappings: input.attributeMappings ?? [],
       deprovisioningPolicy: { action: connector.deprovisioningAction, gracePeriod: input.deprovisioningPolicy?.gracePeriod ?? DEFAULT_DEPROVISIONING.gracePeriod },
       adoptionPolicy: input.adoptionPolicy ?? DEFAULT_ADOPTION,
       remediationPolicy: withRemediationDefaults(input.remediationPolicy),
@@ -134,6 +138,7 @@ export function createApplicationService(deps: { db: Db; secrets: SecretBox; con
     secrets: JSON.stringify(sealed),
     account_schema: JSON.stringify(d.accountSchema),
     capabilities: JSON.stringify(d.capabilities),
+    attribute_mappings: JSON.stringify(d.attributeMappings),
     deprovisioning_policy: JSON.stringify(d.deprovisioningPolicy),
     adoption_policy: JSON.stringify(d.adoptionPolicy),
     remediation_policy: JSON.stringify(d.remediationPolicy),

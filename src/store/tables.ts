@@ -52,6 +52,8 @@ export interface ApplicationsTable {
   secrets: Json<Record<string, string>>;
   account_schema: Json<unknown>;
   capabilities: Json<unknown>;
+  /** `[{ accountAttribute, identityAttribute }]`; defaults to `[]`. */
+  attribute_mappings: ColumnType<unknown, string | undefined, string>;
   deprovisioning_policy: Json<unknown>;
   adoption_policy: Json<unknown>;
   remediation_policy: Json<unknown>;

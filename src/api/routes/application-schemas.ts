@@ -1,6 +1,7 @@
 /** The wire shapes of applications: what a client sends and what it is answered. */
 import { Type } from 'typebox';
 import { OPERATIONS } from '../../connectors/index.ts';
+import { MAPPABLE_IDENTITY_ATTRIBUTES } from '../../domain/attribute-mappings.ts';
 import { ACCOUNT_CHANGES, ADOPTION_IDENTITY_ATTRIBUTES, DEPROVISIONING_ACTIONS, REMEDIATIONS } from '../../domain/policies.ts';
 import { ATTRIBUTE_TYPES, ENTITLEMENT_KINDS } from '../../domain/schema.ts';
 import { DateTime, Nullable, Uuid } from '../schemas.ts';
@@ -38,6 +39,14 @@ export const AdoptionMatchWire = Type.Object(
 
 export const AdoptionPolicyWire = Type.Object({ match: Type.Array(AdoptionMatchWire, { maxItems: 10, description: 'Every pair must match (AND); empty: no automatic adoption.' }) }, closed);
 
+export const AttributeMappingWire = Type.Object(
+  {
+    accountAttribute: Type.String({ minLength: 1, maxLength: 128, description: 'A single-valued attribute of the account schema.' }),
+    identityAttribute: Type.Enum(MAPPABLE_IDENTITY_ATTRIBUTES, { description: `A path into the identity: ${MAPPABLE_IDENTITY_ATTRIBUTES.join(' | ')}` }),
+  },
+  closed,
+);
+
 const remediationProps = Object.fromEntries(ACCOUNT_CHANGES.map((c) => [c, Type.Enum(REMEDIATIONS, { description: REMEDIATIONS.join(' | ') })]));
 export const RemediationPolicyWire = Type.Object(remediationProps, closed);
 const RemediationPolicyInput = Type.Object(Object.fromEntries(ACCOUNT_CHANGES.map((c) => [c, Type.Optional(remediationProps[c]!)])), closed);
@@ -58,6 +67,7 @@ const definitionFields = {
   ),
   accountSchema: Type.Optional(Type.Object({ attributes: Type.Array(AttributeSchemaWire, { maxItems: 1000 }) }, closed)),
   capabilities: Type.Optional(Capabilities),
+  attributeMappings: Type.Optional(Type.Array(AttributeMappingWire, { maxItems: 200, description: 'Identity attributes that fill account attributes when Steward compiles a plan (Create, and Set when they differ).' })),
   deprovisioningPolicy: Type.Optional(
     Type.Object({ action: Type.Optional(DeprovisioningPolicyWire.properties.action), gracePeriod: Type.Optional(DeprovisioningPolicyWire.properties.gracePeriod) }, closed),
   ),
@@ -78,6 +88,7 @@ export const ApplicationWire = Type.Object({
   secrets: Type.Record(Type.String(), Type.String()),
   accountSchema: Type.Object({ attributes: Type.Array(AttributeSchemaWire) }),
   capabilities: Type.Array(Type.String()),
+  attributeMappings: Type.Array(AttributeMappingWire),
   deprovisioningPolicy: DeprovisioningPolicyWire,
   adoptionPolicy: AdoptionPolicyWire,
   remediationPolicy: RemediationPolicyWire,
