@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, paginate, resumeAfter } from './cursor.ts';
+import { decodeCursor, encodeCursor, paginate, paginateBatches, resumeAfter, resumeBatchesAfter } from './cursor.ts';
 
 async function* from<T>(items: T[]): AsyncGenerator<T> {
   yield* items;
@@ -51,5 +51,38 @@ describe('cursor encoding', () => {
     expect(decodeCursor(encodeCursor({ n: 7, k: 'uid=x,dc=y' }))).toEqual({ n: 7, k: 'uid=x,dc=y' });
     expect(() => decodeCursor('garbage')).toThrow(/was not made by this connector kind/);
     expect(() => decodeCursor(encodeCursor({ n: 0, k: 'x' }))).toThrow();
+  });
+});
+
+describe('batch variants', () => {
+  async function* batches(items: string[], size: number): AsyncGenerator<string[]> {
+    for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+  }
+  const flat = async (it: AsyncIterable<string[]>): Promise<string[]> => {
+    const out: string[] = [];
+    for await (const b of it) out.push(...b);
+    return out;
+  };
+  const items = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+
+  it('resumes after the key at its place, across batch borders', async () => {
+    for (let n = 1; n <= items.length; n++) {
+      expect(await flat(resumeBatchesAfter(() => batches(items, 3), (s) => s, { n, k: items[n - 1]! }))).toEqual(items.slice(n));
+    }
+  });
+  it('finds a key that moved, and says stale when it is gone or the source is shorter', async () => {
+    expect(await flat(resumeBatchesAfter(() => batches(['b', 'c', 'd'], 2), (s) => s, { n: 2, k: 'b' }))).toEqual(['c', 'd']);
+    await expect(flat(resumeBatchesAfter(() => batches(['a', 'c'], 2), (s) => s, { n: 2, k: 'b' }))).rejects.toMatchObject({ code: 'cursor_stale' });
+    await expect(flat(resumeBatchesAfter(() => batches(['a'], 2), (s) => s, { n: 5, k: 'z' }))).rejects.toMatchObject({ code: 'cursor_stale' });
+  });
+  it('pages batches into exact pages, the last without a cursor', async () => {
+    const pages = [];
+    for await (const p of paginateBatches(batches(items, 3), 2, (s) => s)) pages.push(p);
+    expect(pages.map((p) => p.items)).toEqual([['a', 'b'], ['c', 'd'], ['e', 'f'], ['g']]);
+    expect(decodeCursor(pages[2]!.nextCursor!)).toEqual({ n: 6, k: 'f' });
+    expect(pages[3]!.nextCursor).toBeNull();
+    const exact = [];
+    for await (const p of paginateBatches(batches(['a', 'b'], 1), 2, (s) => s)) exact.push(p);
+    expect(exact).toEqual([{ items: ['a', 'b'], nextCursor: null }]);
   });
 });

@@ -56,9 +56,11 @@ export async function* resumeAfter<T>(open: () => AsyncIterable<T>, keyOf: (item
     if (found) yield item;
     else if (keyOf(item) === cursor.k) found = true;
   }
-  if (!found) {
-    throw new ConnectorError('permanent', 'cursor_stale', `the listing cannot resume: the entry '${cursor.k}' it stopped at is gone; start the listing again`);
-  }
+  if (!found) throw stale(cursor);
+}
+
+function stale(cursor: KeyCursor): ConnectorError {
+  return new ConnectorError('permanent', 'cursor_stale', `the listing cannot resume: the entry '${cursor.k}' it stopped at is gone; start the listing again`);
 }
 
 /**
@@ -84,4 +86,59 @@ export async function* paginate<T>(items: AsyncIterable<T>, size: number, keyOf:
   }
   if (held !== null) yield { items: held, nextCursor: null };
   else yield { items: page, nextCursor: null };
+}
+
+/**
+ * resumeAfter for sources that deliver batches (a paged search's pages): the same skipping,
+ * with one step per batch rather than per item.
+ */
+export async function* resumeBatchesAfter<T>(open: () => AsyncIterable<T[]>, keyOf: (item: T) => string, cursor: KeyCursor | null): AsyncGenerator<T[]> {
+  if (cursor === null) {
+    yield* open();
+    return;
+  }
+  let index = 0;
+  let found = false;
+  for await (const batch of open()) {
+    if (found) {
+      yield batch;
+      continue;
+    }
+    const at = cursor.n - 1 - index;
+    index += batch.length;
+    if (at >= batch.length) continue;
+    if (keyOf(batch[at]!) !== cursor.k) break;
+    found = true;
+    if (at + 1 < batch.length) yield batch.slice(at + 1);
+  }
+  if (found) return;
+  // The key is not where it was (or the source got shorter): look for it anywhere.
+  for await (const batch of open()) {
+    if (found) {
+      yield batch;
+      continue;
+    }
+    const at = batch.findIndex((item) => keyOf(item) === cursor.k);
+    if (at < 0) continue;
+    found = true;
+    if (at + 1 < batch.length) yield batch.slice(at + 1);
+  }
+  if (!found) throw stale(cursor);
+}
+
+/** paginate for batches: pages of exactly `size` (the last one shorter), each with its cursor. */
+export async function* paginateBatches<T>(batches: AsyncIterable<T[]>, size: number, keyOf: (item: T) => string, delivered = 0): AsyncGenerator<{ items: T[]; nextCursor: string | null }> {
+  let buf: T[] = [];
+  let count = delivered;
+  for await (const batch of batches) {
+    buf = buf.length === 0 ? batch : buf.concat(batch);
+    // Keep at least one item back, so the page that ends the listing is the one with no cursor.
+    while (buf.length > size) {
+      const page = buf.slice(0, size);
+      buf = buf.slice(size);
+      count += page.length;
+      yield { items: page, nextCursor: encodeCursor({ n: count, k: keyOf(page[page.length - 1]!) }) };
+    }
+  }
+  yield { items: buf, nextCursor: null };
 }

@@ -2,11 +2,11 @@
 import type { Entry } from 'ldapts';
 import type { Capabilities, DeprovisioningAction, Operation } from '../capabilities.ts';
 import type { AccountItem, Connector, ConnectorKind, ConnectorOptions, EntitlementItem, ListOptions, Page } from '../contract.ts';
-import { decodeCursor, paginate, resumeAfter } from '../cursor.ts';
+import { decodeCursor, paginateBatches, resumeBatchesAfter } from '../cursor.ts';
 import { ConnectorError, secretScrubber } from '../errors.ts';
 import { secretSettingNames, settingsOrThrow } from '../settings.ts';
 import { applyLdap } from './apply.ts';
-import { membershipsOf } from './groups.ts';
+import { allMemberships, membershipsOf } from './groups.ts';
 import { GROUPS, PASSWORD, entryValues, loadModel, normDn, searchAttributes, toAccount } from './model.ts';
 import type { LdapModel } from './model.ts';
 import { createLdapSession, ldapError } from './session.ts';
@@ -27,18 +27,17 @@ export function ldapCapabilities(settings: LdapSettings): Capabilities {
   return { operations, deprovisioning, entitlementAttributes: settings.groups === undefined ? {} : { [GROUPS]: 'group' }, passwordAttribute: PASSWORD };
 }
 
-/** The entries of a paged search (Simple Paged Results, RFC 2696), one at a time. */
-async function* search(session: LdapSession, settings: LdapSettings, scrub: (t: string) => string, base: string, filter: string, attributes: string[], pageSize: number): AsyncGenerator<Entry> {
-  const doing = `searching ${base}`;
-  const it = await session.run(doing, async (c) => c.searchPaginated(base, { scope: 'sub', filter, attributes, paged: { pageSize } }));
+/** The pages of a paged search (Simple Paged Results, RFC 2696). */
+async function* search(session: LdapSession, settings: LdapSettings, base: string, filter: string, attributes: string[], pageSize: number): AsyncGenerator<Entry[]> {
   try {
-    for await (const page of it) yield* page.searchEntries;
-  } catch (e) {
-    const err = ldapError(e, settings, doing, scrub);
-    if (err.status === 4) {
-      throw new ConnectorError('permanent', 'target_error', `${err.message} — the server's size limit for ${settings.bindDn ?? 'anonymous'} is below the number of entries; allow paged searches past it (OpenLDAP: limits … size.prtotal=unlimited)`, { status: 4 });
+    for await (const page of session.stream(`searching ${base}`, (c) => c.searchPaginated(base, { scope: 'sub', filter, attributes, paged: { pageSize } }))) {
+      yield page.searchEntries;
     }
-    throw err;
+  } catch (e) {
+    if (e instanceof ConnectorError && e.status === 4) {
+      throw new ConnectorError('permanent', 'target_error', `${e.message} — the server's size limit for ${settings.bindDn ?? 'anonymous'} is below the number of entries; allow paged searches past it (OpenLDAP: limits … size.prtotal=unlimited)`, { status: 4 });
+    }
+    throw e;
   }
 }
 
@@ -58,8 +57,12 @@ export function createLdapConnector(options: ConnectorOptions): Connector {
   };
   const pageSizeOf = (o?: ListOptions): number => o?.pageSize ?? settings.pageSize;
 
-  async function accountsOf(entries: Entry[], m: LdapModel): Promise<AccountItem[]> {
-    const groups = settings.groups === undefined ? new Map<string, string[]>() : await membershipsOf(session, settings.groups, entries.map((e) => e.dn));
+  /** Accounts of entries; memberships from `known` (a preloaded map), the entries' memberOf, or a search. */
+  async function accountsOf(entries: Entry[], m: LdapModel, known?: Map<string, string[]>): Promise<AccountItem[]> {
+    const g = settings.groups;
+    if (g === undefined) return entries.map((e) => toAccount(e, m, settings, []));
+    if (g.lookup === 'memberOf') return entries.map((e) => toAccount(e, m, settings, entryValues(e, 'memberOf')));
+    const groups = known ?? (await membershipsOf(session, g, entries.map((e) => e.dn)));
     return entries.map((e) => toAccount(e, m, settings, groups.get(normDn(e.dn)) ?? []));
   }
 
@@ -96,9 +99,11 @@ export function createLdapConnector(options: ConnectorOptions): Connector {
       const c = cursor === undefined || cursor === null ? null : decodeCursor(cursor);
       const m = await getModel();
       const size = pageSizeOf(opts);
-      const entries = resumeAfter(() => search(session, settings, scrub, settings.baseDn, settings.userFilter, searchAttributes(settings), size), (e) => e.dn, c);
-      for await (const page of paginate(entries, size, (e) => e.dn, c?.n ?? 0)) {
-        yield { items: await accountsOf(page.items, m), nextCursor: page.nextCursor };
+      const g = settings.groups;
+      const known = g?.lookup === 'preload' ? await allMemberships(session, g, size) : undefined;
+      const batches = resumeBatchesAfter(() => search(session, settings, settings.baseDn, settings.userFilter, searchAttributes(settings), size), (e) => e.dn, c);
+      for await (const page of paginateBatches(batches, size, (e) => e.dn, c?.n ?? 0)) {
+        yield { items: await accountsOf(page.items, m, known), nextCursor: page.nextCursor };
       }
     },
 
@@ -110,8 +115,8 @@ export function createLdapConnector(options: ConnectorOptions): Connector {
       }
       const c = cursor === undefined || cursor === null ? null : decodeCursor(cursor);
       const size = pageSizeOf(opts);
-      const entries = resumeAfter(() => search(session, settings, scrub, groups.baseDn, groups.filter, ['cn', 'description'], size), (e) => e.dn, c);
-      for await (const page of paginate(entries, size, (e) => e.dn, c?.n ?? 0)) {
+      const batches = resumeBatchesAfter(() => search(session, settings, groups.baseDn, groups.filter, ['cn', 'description'], size), (e) => e.dn, c);
+      for await (const page of paginateBatches(batches, size, (e) => e.dn, c?.n ?? 0)) {
         yield {
           items: page.items.map((e): EntitlementItem => {
             const description = entryValues(e, 'description')[0];

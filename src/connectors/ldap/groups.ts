@@ -34,6 +34,26 @@ export async function membershipsOf(session: LdapSession, groups: Groups, dns: s
   return out;
 }
 
+/** Every membership under the group base, read once (one paged search of the groups): member → group DNs. */
+export async function allMemberships(session: LdapSession, groups: Groups, pageSize: number): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const pages = session.stream(`reading the groups under ${groups.baseDn}`, (c) =>
+    c.searchPaginated(groups.baseDn, { scope: 'sub', filter: groups.filter, attributes: [groups.memberAttribute], paged: { pageSize } }),
+  );
+  for await (const page of pages) {
+    for (const g of page.searchEntries) {
+      for (const m of entryValues(g, groups.memberAttribute)) {
+        if (m === '') continue;
+        const key = normDn(m);
+        const list = out.get(key);
+        if (list === undefined) out.set(key, [g.dn]);
+        else list.push(g.dn);
+      }
+    }
+  }
+  return out;
+}
+
 /** The DN of a group a plan names by DN or by cn; a permanent error naming it when there is none or several. */
 export async function resolveGroup(session: LdapSession, groups: Groups, value: string): Promise<string> {
   if (value.includes('=')) {

@@ -23,6 +23,22 @@ export interface LdapModel {
   attributes: Map<string, AttributeSchema>;
 }
 
+/** Every name (and OID) the server may use for an account attribute, lower-cased, to its schema; binary ones left out. */
+const readableCache = new WeakMap<LdapModel, Map<string, AttributeSchema>>();
+function readable(model: LdapModel): Map<string, AttributeSchema> {
+  let map = readableCache.get(model);
+  if (map === undefined) {
+    map = new Map();
+    for (const a of model.attributes.values()) {
+      if (isBinary(model.subschema, a.name)) continue;
+      const info = model.subschema.attributes.get(a.name.toLowerCase());
+      for (const n of info?.names ?? [a.name]) map.set(n.toLowerCase(), a);
+    }
+    readableCache.set(model, map);
+  }
+  return map;
+}
+
 /** Reads the server's subschema and the account attributes of the user object classes. */
 export async function loadModel(session: LdapSession, settings: LdapSettings): Promise<LdapModel> {
   return session.run('reading the subschema', async (c) => {
@@ -74,12 +90,15 @@ export function rdnOf(dn: string): { type: string; value: string } {
 
 function values(v: Entry[string] | undefined): string[] {
   if (v === undefined) return [];
-  const list = Array.isArray(v) ? v : [v];
-  return list.map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : x));
+  if (typeof v === 'string') return [v];
+  if (Buffer.isBuffer(v)) return [v.toString('utf8')];
+  return (v as (string | Buffer)[]).map((x) => (typeof x === 'string' ? x : x.toString('utf8')));
 }
 
 /** An entry's values of an attribute, whatever case the server named it in. */
 export function entryValues(entry: Entry, name: string): string[] {
+  // The server usually spells it as asked; only then look at every key.
+  if (name in entry) return values(entry[name]);
   const lower = name.toLowerCase();
   for (const key of Object.keys(entry)) if (key.toLowerCase() === lower) return values(entry[key]);
   return [];
@@ -132,7 +151,11 @@ export function ldapText(text: string, a: AttributeSchema): { value: string } | 
 
 /** The attributes to ask for: the user attributes, and ppolicy's lock time (operational). */
 export function searchAttributes(settings: LdapSettings): string[] {
-  return settings.disable.mode === 'ppolicy' ? ['*', 'pwdAccountLockedTime'] : ['*'];
+  return [
+    '*',
+    ...(settings.disable.mode === 'ppolicy' ? ['pwdAccountLockedTime'] : []),
+    ...(settings.groups?.lookup === 'memberOf' ? ['memberOf'] : []),
+  ];
 }
 
 /** Whether an entry is disabled, and whether it is locked, under the disable mode. */
@@ -154,12 +177,15 @@ export function stateOf(entry: Entry, settings: LdapSettings): { enabled: boolea
 /** The current values of each account attribute of an entry, as texts (the disable marker left out). */
 export function currentTexts(entry: Entry, model: LdapModel, settings: LdapSettings): Record<string, string[]> {
   const out: Record<string, string[]> = {};
+  const names = readable(model);
+  const markerAttr = settings.disable.mode === 'marker' ? settings.disable.attribute.toLowerCase() : undefined;
   for (const key of Object.keys(entry)) {
     if (key === 'dn') continue;
-    const a = model.attributes.get(key.toLowerCase());
-    if (a === undefined || isBinary(model.subschema, a.name)) continue;
+    const lower = key.toLowerCase();
+    const a = names.get(lower);
+    if (a === undefined) continue;
     let vals = values(entry[key]);
-    if (settings.disable.mode === 'marker' && key.toLowerCase() === settings.disable.attribute.toLowerCase()) {
+    if (lower === markerAttr && settings.disable.mode === 'marker') {
       const marker = normValue(settings.disable.value);
       vals = vals.filter((v) => normValue(v) !== marker);
     }
@@ -168,13 +194,33 @@ export function currentTexts(entry: Entry, model: LdapModel, settings: LdapSetti
   return out;
 }
 
-/** An entry and its group DNs as an account. */
+/** The schema of each attribute key as the server spells it (null: not an account attribute), remembered per model. */
+const keyCache = new WeakMap<LdapModel, Map<string, AttributeSchema | null>>();
+
+/** An entry and its group DNs as an account. Listing calls this for every entry: one pass, no intermediate copies. */
 export function toAccount(entry: Entry, model: LdapModel, settings: LdapSettings, groups: string[]): AccountItem {
+  let keys = keyCache.get(model);
+  if (keys === undefined) keyCache.set(model, (keys = new Map<string, AttributeSchema | null>()));
+  const names = readable(model);
+  const marker = settings.disable.mode === 'marker' ? { attr: settings.disable.attribute.toLowerCase(), value: normValue(settings.disable.value) } : undefined;
   const attributes: Record<string, PlanValue> = {};
-  for (const [name, texts] of Object.entries(currentTexts(entry, model, settings))) {
-    const a = model.attributes.get(name.toLowerCase())!;
-    const vals = texts.map((t) => typed(t, a));
-    attributes[name] = a.multiValued ? vals : vals[0]!;
+  for (const key in entry) {
+    if (key === 'dn') continue;
+    let a = keys.get(key);
+    if (a === undefined) {
+      a = names.get(key.toLowerCase()) ?? null;
+      keys.set(key, a);
+    }
+    if (a === null) continue;
+    let vals = values(entry[key]);
+    if (marker !== undefined && key.toLowerCase() === marker.attr) vals = vals.filter((v) => normValue(v) !== marker.value);
+    if (vals.length === 0) continue;
+    if (a.type === 'string') attributes[a.name] = a.multiValued ? vals : vals[0]!;
+    else {
+      const schema = a;
+      const typedVals = vals.map((t) => typed(t, schema));
+      attributes[a.name] = a.multiValued ? typedVals : typedVals[0]!;
+    }
   }
   return { nativeIdentity: entry.dn, attributes, ...stateOf(entry, settings), entitlements: groups.map((g) => ({ kind: 'group' as const, nativeValue: g })) };
 }

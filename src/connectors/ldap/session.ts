@@ -46,6 +46,8 @@ export function ldapError(e: unknown, settings: LdapSettings, doing: string, scr
 export interface LdapSession {
   /** Runs `f` on a connected, bound client; failures come out as ConnectorErrors. */
   run<T>(doing: string, f: (client: Client) => Promise<T>): Promise<T>;
+  /** Streams what `f` yields from a connected, bound client (a paged search); failures come out as ConnectorErrors. */
+  stream<T>(doing: string, f: (client: Client) => AsyncIterable<T>): AsyncGenerator<T>;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,19 @@ export function createLdapSession(settings: LdapSettings, scrub: (t: string) => 
       const c = await client();
       try {
         return await f(c);
+      } catch (e) {
+        const err = ldapError(e, settings, doing, scrub);
+        if (err.code === 'unreachable' || err.code === 'timeout') {
+          current = undefined;
+          await c.unbind().catch(() => undefined);
+        }
+        throw err;
+      }
+    },
+    async *stream(doing, f) {
+      const c = await client();
+      try {
+        yield* f(c);
       } catch (e) {
         const err = ldapError(e, settings, doing, scrub);
         if (err.code === 'unreachable' || err.code === 'timeout') {

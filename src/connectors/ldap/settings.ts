@@ -19,6 +19,12 @@ export const ldapSettingsSchema: JsonSchema = {
     groupBaseDn: { type: 'string', minLength: 1, description: 'Where groups live; group membership is off without it.' },
     groupObjectClass: { enum: ['groupOfNames', 'groupOfUniqueNames'], default: 'groupOfNames', description: 'The kind of group: member (groupOfNames) or uniqueMember (groupOfUniqueNames).' },
     groupFilter: { type: 'string', description: 'Which entries under groupBaseDn are groups; (objectClass=<groupObjectClass>) by default.' },
+    membershipLookup: {
+      enum: ['preload', 'per_page', 'memberOf'],
+      default: 'preload',
+      description:
+        'How a listing learns group memberships: read every group once first (one map entry per membership in memory), search the groups of each page (little memory, more traffic), or read the memberOf attribute (needs the memberof overlay or Active Directory).',
+    },
     emptyGroupMember: { type: 'string', default: '', description: 'What stays in a groupOfNames when its last member leaves (the schema needs one member): the empty DN by default.' },
     disable: { enum: ['marker', 'ppolicy', 'none'], default: 'marker', description: 'How an account is disabled: a marker value in disableAttribute (works on any server), pwdAccountLockedTime (needs the ppolicy overlay; also gives lock state and Unlock), or not at all.' },
     disableAttribute: { type: 'string', default: 'description', description: 'The attribute that holds the marker (disable = marker).' },
@@ -41,7 +47,14 @@ export interface LdapSettings {
   userFilter: string;
   userObjectClasses: string[];
   rdnAttribute: string;
-  groups?: { baseDn: string; objectClass: 'groupOfNames' | 'groupOfUniqueNames'; memberAttribute: 'member' | 'uniqueMember'; filter: string; emptyMember: string };
+  groups?: {
+    baseDn: string;
+    objectClass: 'groupOfNames' | 'groupOfUniqueNames';
+    memberAttribute: 'member' | 'uniqueMember';
+    filter: string;
+    emptyMember: string;
+    lookup: 'preload' | 'per_page' | 'memberOf';
+  };
   disable: { mode: 'marker'; attribute: string; value: string } | { mode: 'ppolicy' } | { mode: 'none' };
   passwordMode: 'exop' | 'attribute';
   pageSize: number;
@@ -75,6 +88,7 @@ export function toLdapSettings(s: Record<string, unknown>): LdapSettings {
             memberAttribute: groupClass === 'groupOfNames' ? ('member' as const) : ('uniqueMember' as const),
             filter: str('groupFilter') ?? `(objectClass=${groupClass})`,
             emptyMember: s.emptyGroupMember as string,
+            lookup: s.membershipLookup as 'preload' | 'per_page' | 'memberOf',
           },
         }),
     disable: mode === 'marker' ? { mode, attribute: s.disableAttribute as string, value: s.disableValue as string } : { mode },
