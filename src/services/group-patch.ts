@@ -34,6 +34,21 @@ const CORE = GROUP_RESOURCE_TYPE.core.id.toLowerCase();
 
 const isMembersKey = (k: string) => k.toLowerCase() === 'members' || k.toLowerCase() === `${CORE}:members`;
 
+/** The member ids a filter selects when it is only `value eq` tests joined by `or`. */
+function idsNamedBy(f: BoundFilter): string[] | undefined {
+  if (f.kind === 'compare' && f.op === 'eq' && typeof f.value === 'string' && f.target.keys.length === 1 && f.target.keys[0] === 'value' && f.target.element === undefined) {
+    return [f.value.toLowerCase()];
+  }
+  if (f.kind !== 'or') return undefined;
+  const out: string[] = [];
+  for (const x of f.filters) {
+    const ids = idsNamedBy(x);
+    if (!ids) return undefined;
+    out.push(...ids);
+  }
+  return out;
+}
+
 /** Splits a Group PatchOp message into membership changes and the other operations. */
 export function splitGroupPatch(body: unknown): Result<SplitPatch, ScimProblem> {
   const ops = parsePatchRequest(body);
@@ -72,7 +87,11 @@ export function splitGroupPatch(body: unknown): Result<SplitPatch, ScimProblem> 
     if (p.filter) {
       const bound = bindValueFilter(p.filter, MEMBERS, GROUP_RESOURCE_TYPE);
       if (!bound.ok) problems.push(...bound.errors.map((e) => ({ ...e, code: 'scim.invalid_path', scimType: 'invalidPath' as const, field: `${field}.path`, message: `${field}.path: ${e.message}` })));
-      else members.push({ kind: 'removeWhere', filter: bound.value });
+      else {
+        // `members[value eq "…"]` (what Okta and Entra send) is a delete by key; other filters are evaluated over the members.
+        const ids = idsNamedBy(bound.value);
+        members.push(ids ? { kind: 'remove', ids } : { kind: 'removeWhere', filter: bound.value });
+      }
       continue;
     }
     if (op.op === 'remove') {

