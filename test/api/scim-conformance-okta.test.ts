@@ -188,6 +188,15 @@ describe.each(testDbKinds())('Okta conformance on %s', (kind) => {
       expect(on.json<User>().active).toBe(true);
     });
 
+    it('syncs the password with a PATCH: accepted, neither kept nor returned', async () => {
+      const res = await okta.patch(`${base}/Users/${id}`, patchOp({ op: 'replace', value: { password: 'Okta-Synced-Pa55' } }), OKTA_HEADERS);
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).not.toHaveProperty('password');
+      const stored = await t.db.k.selectFrom('audit_events').select(['before', 'after']).where('object_id', '=', id).execute();
+      const row = await t.db.k.selectFrom('identities').select('data').where('id', '=', id).executeTakeFirstOrThrow();
+      expect(JSON.stringify([stored, row])).not.toContain('Okta-Synced-Pa55');
+    });
+
     it('imports every user page by page with startIndex and count=100, the same order each time', async () => {
       for (let i = 0; i < 120; i++) expect((await okta.post(`${base}/Users`, { schemas: [USER_SCHEMA], userName: `${uniqueName('imp')}@okta.local` })).statusCode).toBe(201);
       const all = async (count: number) => {
