@@ -50,6 +50,9 @@ export async function buildApp(opts: AppOptions): Promise<StewardApp> {
     }
   });
 
+  // Provisioning plans in XML go to the plan reader as text (it reports lines and columns); the body limit applies.
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
   // CSV uploads are streamed to the importer, never buffered whole.
   app.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
 

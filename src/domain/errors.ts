@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   'entitlement.not_requestable': { status: 409, doc: 'The entitlement is not requestable.' },
   'assignment.duplicate': { status: 409, doc: 'The identity or group already has this assignment.' },
   'assignment.invalid': { status: 400, doc: 'The assignment names neither or both of an identity and a group, or its validity is reversed.' },
+  'plan.invalid': { status: 422, doc: 'The provisioning plan cannot be read, or does not fit the store (unknown application, attribute, account or identity, an unsupported operation); every problem is listed with its code, field and, for XML, line and column.' },
   'account.not_found': { status: 404, doc: 'No account has this id.' },
   'client.not_found': { status: 404, doc: 'No API client has this id.' },
   'client.duplicate_name': { status: 409, doc: 'Another API client already has this name.' },

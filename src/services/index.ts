@@ -8,6 +8,7 @@ import { createClientService, type ClientService } from './clients.ts';
 import { createGroupService, type GroupService } from './groups.ts';
 import { createIdentityService, type IdentityService } from './identities.ts';
 import { createEntitlementService, type EntitlementService } from './entitlements.ts';
+import { createPlanService, type PlanService } from './plans.ts';
 
 export type { ApiClient, ClientService } from './clients.ts';
 export { newToken } from './clients.ts';
@@ -22,6 +23,9 @@ export type { Entitlement, EntitlementInput, EntitlementService } from './entitl
 export type { Assignment, AssignmentService, HeldEntitlement } from './assignments.ts';
 export type { Account, AccountService } from './accounts.ts';
 export type { KeyPage } from './paging.ts';
+export { invalidPlan, readPlan } from './plans.ts';
+export type { PlanOptions, PlanService, PlanSource } from './plans.ts';
+export { STORE_PLAN_PROBLEM_CODES } from './plan-validate.ts';
 
 /** Everything the API and CLI call: built once from the database and keys, passed down. */
 export interface Services {
@@ -33,6 +37,7 @@ export interface Services {
   entitlements: EntitlementService;
   assignments: AssignmentService;
   accounts: AccountService;
+  plans: PlanService;
 }
 
 export interface ServiceDeps {
@@ -52,5 +57,6 @@ export function createServices(deps: ServiceDeps): Services {
     entitlements: createEntitlementService(deps.db),
     assignments: createAssignmentService(deps.db),
     accounts: createAccountService(deps.db),
+    plans: createPlanService(deps.db),
   };
 }

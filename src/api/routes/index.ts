@@ -7,6 +7,7 @@ import { clientRoutes } from './clients.ts';
 import type { RouteDeps } from './deps.ts';
 import { entitlementRoutes } from './entitlements.ts';
 import { importRoutes } from './import-users.ts';
+import { planRoutes } from './plans.ts';
 import { scimGroupRoutes } from './scim-groups.ts';
 import { scimMetaRoutes } from './scim-meta.ts';
 import { scimUserRoutes } from './scim-users.ts';
@@ -16,5 +17,5 @@ export type { RouteDeps } from './deps.ts';
 
 /** Every route of the API, declared. */
 export function routes(deps: RouteDeps): RouteSpec[] {
-  return [...systemRoutes(deps), ...clientRoutes(deps), ...auditRoutes(deps), ...importRoutes(deps), ...applicationRoutes(deps), ...entitlementRoutes(deps), ...assignmentRoutes(deps), ...accountRoutes(deps), ...scimMetaRoutes(deps), ...scimUserRoutes(deps), ...scimGroupRoutes(deps)];
+  return [...systemRoutes(deps), ...clientRoutes(deps), ...auditRoutes(deps), ...importRoutes(deps), ...applicationRoutes(deps), ...entitlementRoutes(deps), ...assignmentRoutes(deps), ...accountRoutes(deps), ...planRoutes(deps), ...scimMetaRoutes(deps), ...scimUserRoutes(deps), ...scimGroupRoutes(deps)];
 }

@@ -1,0 +1,183 @@
+/**
+ * The compiler: from what an identity should have (its live assignments, its own and
+ * through its groups, and its attributes through each application's attribute mappings)
+ * and what it has (its accounts), the minimal plan that makes the second equal the first.
+ * It works on batches: a constant number of set-based queries per batch, whatever its size.
+ */
+import type { AttributeMapping } from '../domain/attribute-mappings.ts';
+import type { DeprovisioningPolicy } from '../domain/policies.ts';
+import type { AccountSchema } from '../domain/schema.ts';
+import { coerceScalar, scalarEquals, valueList } from '../plan/index.ts';
+import type { AccountRequest, AttributeRequest, ProvisioningPlan, Scalar } from '../plan/index.ts';
+import type { Executor } from '../store/db.ts';
+import { accountsOfIdentities, applicationsByIds, catalogued, identitiesByIds, isUuid, liveGrants } from '../store/plans.ts';
+import type { AccountRow, ApplicationRow, IdentityRow } from '../store/tables.ts';
+import { accountState, identityAttribute, schemaOf } from './plan-state.ts';
+
+/** What one identity should have in one application. */
+interface Desired {
+  /** Entitlement native values by the account attribute that holds them. */
+  values: Map<string, Set<string>>;
+}
+
+/**
+ * The request that takes away an account its identity is no longer entitled to: Disable
+ * for Suspend, Deactivate and Archive (nothing when already disabled), Delete for Delete.
+ * The policy's grace period is not applied here: holding the request until the period ends
+ * belongs to the lifecycle scheduler, which calls this for the end state.
+ */
+export function deprovisioningRequest(app: ApplicationRow, account: AccountRow): AccountRequest | undefined {
+  const policy = app.deprovisioning_policy as DeprovisioningPolicy | null;
+  const action = policy?.action ?? 'Suspend';
+  const base = { application: app.name, nativeIdentity: account.native_identity, attributeRequests: [], permissionRequests: [] };
+  switch (action) {
+    case 'Delete':
+      return { ...base, op: 'Delete' };
+    case 'Suspend':
+    case 'Deactivate':
+    case 'Archive':
+      return account.enabled ? { ...base, op: 'Disable' } : undefined;
+    default: {
+      const never: never = action;
+      throw new Error(`unknown de-provisioning action ${String(never)}`);
+    }
+  }
+}
+
+function mappedValue(identity: IdentityRow, m: AttributeMapping, schema: AccountSchema): Scalar | undefined {
+  const raw = identityAttribute(identity, m.identityAttribute);
+  if (raw === null || raw === '') return undefined;
+  const attr = schema.attributes.find((a) => a.name === m.accountAttribute);
+  if (!attr) return raw;
+  const c = coerceScalar(raw, attr.type);
+  return c.ok ? c.value : raw;
+}
+
+/** The account attribute holding entitlements of each kind: the first the schema marks so. */
+function entitlementAttributeByKind(schema: AccountSchema): Map<string, string> {
+  const byKind = new Map<string, string>();
+  for (const a of schema.attributes) if (a.entitlementKind !== undefined && !byKind.has(a.entitlementKind)) byKind.set(a.entitlementKind, a.name);
+  return byKind;
+}
+
+const sorted = (values: Iterable<string>): string[] => [...values].sort();
+
+interface Batch {
+  identities: Map<string, IdentityRow>;
+  apps: Map<string, ApplicationRow>;
+  desired: Map<string /* identity */, Map<string /* app id */, Desired>>;
+  accounts: Map<string /* identity */, Map<string /* app id */, AccountRow[]>>;
+  /** `appId\nkind\nvalue` of catalogued entitlements found on the batch's accounts. */
+  managed: Set<string>;
+}
+
+async function readBatch(db: Executor, identityIds: string[], now: Date): Promise<Batch> {
+  const [identityRows, grants, accountRows] = await Promise.all([identitiesByIds(db, identityIds), liveGrants(db, identityIds, now), accountsOfIdentities(db, identityIds)]);
+  const appIds = new Set<string>([...grants.map((g) => g.application_id), ...accountRows.map((a) => a.application_id)]);
+  const apps = new Map((await applicationsByIds(db, [...appIds])).map((a) => [a.id, a]));
+  const kindAttr = new Map([...apps.values()].map((a) => [a.id, entitlementAttributeByKind(schemaOf(a))]));
+
+  const desired = new Map<string, Map<string, Desired>>();
+  for (const g of grants) {
+    let byApp = desired.get(g.identity_id);
+    if (!byApp) desired.set(g.identity_id, (byApp = new Map<string, Desired>()));
+    let d = byApp.get(g.application_id);
+    if (!d) byApp.set(g.application_id, (d = { values: new Map() }));
+    if (g.kind === null || g.native_value === null) continue;
+    // An entitlement kind the schema has no attribute for cannot be expressed in a plan; the account is still wanted.
+    const attr = kindAttr.get(g.application_id)?.get(g.kind);
+    if (attr === undefined) continue;
+    let set = d.values.get(attr);
+    if (!set) d.values.set(attr, (set = new Set()));
+    set.add(g.native_value);
+  }
+
+  const accounts = new Map<string, Map<string, AccountRow[]>>();
+  const heldValues = new Set<string>();
+  for (const a of accountRows) {
+    let byApp = accounts.get(a.identity_id!);
+    if (!byApp) accounts.set(a.identity_id!, (byApp = new Map<string, AccountRow[]>()));
+    const list = byApp.get(a.application_id) ?? [];
+    list.push(a);
+    byApp.set(a.application_id, list);
+    for (const attr of kindAttr.get(a.application_id)?.values() ?? []) {
+      for (const v of valueList(a.attributes[attr] as Scalar | Scalar[] | undefined)) if (typeof v === 'string') heldValues.add(v);
+    }
+  }
+  const managed = new Set((await catalogued(db, [...appIds], [...heldValues])).map((e) => `${e.application_id}\n${e.kind}\n${e.native_value}`));
+  return { identities: new Map(identityRows.map((r) => [r.id, r])), apps, desired, accounts, managed };
+}
+
+function createRequest(app: ApplicationRow, identity: IdentityRow, want: Desired): AccountRequest {
+  const schema = schemaOf(app);
+  const attributeRequests: AttributeRequest[] = [];
+  for (const m of app.attribute_mappings as AttributeMapping[]) {
+    const v = mappedValue(identity, m, schema);
+    if (v !== undefined) attributeRequests.push({ name: m.accountAttribute, op: 'Set', value: v });
+  }
+  for (const [attr, values] of want.values) for (const v of sorted(values)) attributeRequests.push({ name: attr, op: 'Add', value: v });
+  // The application names the new account (seed 004 allows a Create without a nativeIdentity).
+  return { application: app.name, op: 'Create', attributeRequests, permissionRequests: [] };
+}
+
+function updateRequest(app: ApplicationRow, identity: IdentityRow, want: Desired, account: AccountRow, managed: Set<string>): AccountRequest | undefined {
+  const schema = schemaOf(app);
+  const state = accountState(account, schema);
+  const attributeRequests: AttributeRequest[] = [];
+  for (const m of app.attribute_mappings as AttributeMapping[]) {
+    const v = mappedValue(identity, m, schema);
+    if (v === undefined) continue;
+    const now = valueList(state.attributes[m.accountAttribute]);
+    if (now.length === 1 && scalarEquals(now[0]!, v)) continue;
+    attributeRequests.push({ name: m.accountAttribute, op: 'Set', value: v });
+  }
+  for (const [kind, attr] of entitlementAttributeByKind(schema)) {
+    const wanted = want.values.get(attr) ?? new Set<string>();
+    const held = new Set(valueList(state.attributes[attr]).filter((v): v is string => typeof v === 'string'));
+    for (const v of sorted(wanted)) if (!held.has(v)) attributeRequests.push({ name: attr, op: 'Add', value: v });
+    // Only values Steward manages (catalogued entitlements) are taken away; others on the account are left alone.
+    for (const v of sorted(held)) if (!wanted.has(v) && managed.has(`${app.id}\n${kind}\n${v}`)) attributeRequests.push({ name: attr, op: 'Remove', value: v });
+  }
+  const op = account.enabled ? 'Modify' : 'Enable';
+  if (op === 'Modify' && attributeRequests.length === 0) return undefined;
+  return { application: app.name, op, nativeIdentity: account.native_identity, attributeRequests, permissionRequests: [] };
+}
+
+function planFor(identity: IdentityRow, batch: Batch): ProvisioningPlan {
+  const desired = batch.desired.get(identity.id) ?? new Map<string, Desired>();
+  const accounts = batch.accounts.get(identity.id) ?? new Map<string, AccountRow[]>();
+  const appIds = [...new Set([...desired.keys(), ...accounts.keys()])]
+    .map((id) => batch.apps.get(id))
+    .filter((a) => a !== undefined)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const accountRequests: AccountRequest[] = [];
+  for (const app of appIds) {
+    const want = desired.get(app.id);
+    const have = (accounts.get(app.id) ?? []).sort((a, b) => (a.native_identity < b.native_identity ? -1 : 1));
+    if (want) {
+      if (have.length === 0) accountRequests.push(createRequest(app, identity, want));
+      for (const account of have) {
+        const r = updateRequest(app, identity, want, account, batch.managed);
+        if (r) accountRequests.push(r);
+      }
+    } else {
+      for (const account of have) {
+        const r = deprovisioningRequest(app, account);
+        if (r) accountRequests.push(r);
+      }
+    }
+  }
+  return { identity: identity.id, accountRequests };
+}
+
+/** The plan of each identity that exists among `identityIds` (unknown ids are left out), read in one batch. */
+export async function compilePlans(db: Executor, identityIds: readonly string[], now: Date = new Date()): Promise<Map<string, ProvisioningPlan>> {
+  const ids = [...new Set(identityIds)].filter(isUuid);
+  const batch = await readBatch(db, ids, now);
+  const plans = new Map<string, ProvisioningPlan>();
+  for (const id of ids) {
+    const identity = batch.identities.get(id);
+    if (identity) plans.set(id, planFor(identity, batch));
+  }
+  return plans;
+}
