@@ -6,17 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/store/db.ts';
 import { runSteward, startServer, type Server } from '../support/cli.ts';
 
-describe('steward serve and the CLI on one embedded data directory', () => {
+describe('steward serve and the CLI on one embedded data directory', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'steward-cli-'));
   const bootstrap = 'bootstrap-token-for-the-cli-test-0123456789';
   let server: Server;
   beforeAll(async () => {
-    server = await startServer(['--data', dir], { STEWARD_BOOTSTRAP_TOKEN: bootstrap });
-  });
+    server = await startServer(['--data', dir], { STEWARD_BOOTSTRAP_TOKEN: bootstrap }, 170_000);
+  }, 180_000);
   afterAll(async () => {
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   const api = (token: string, path: string, init: RequestInit = {}) =>
     fetch(server.url + path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } });
