@@ -35,10 +35,12 @@ export interface ConnectorTarget {
   /** Adds a group straight to the target; resolves with its native value. */
   seedGroup(name: string): Promise<string>;
   /**
-   * Makes the target refuse the next connector call as busy or rate-limited, where it can be
-   * made to: as many refusals as the connector's in-call retries will meet, so the call fails.
+   * Makes the target busy (answering 503, or not answering within the connector's timeout)
+   * until the returned function is called, where the target can be made so.
    */
-  failNext?(kind: 'retryable' | 'rate_limited'): void;
+  busy?(): Promise<() => Promise<void>>;
+  /** Makes the target refuse the next call with a rate limit and a long Retry-After, where it has rate limits. */
+  rateLimitNext?(): void;
   /** How many calls the target has seen, where it can tell (to prove a refusal called nothing). */
   callCount?(): number;
   stop(): Promise<void>;
@@ -305,26 +307,40 @@ export function connectorContract(fixture: ConnectorFixture, options: { skipReas
       await expect(connector.apply(app({ op: 'Modify', attributeRequests: [attr(fixture.singleAttribute, 'Set', 'x')], permissionRequests: [] }))).rejects.toMatchObject({ code: 'invalid_request' });
     });
 
-    it('classifies a busy target as retryable and a rate limit as rate_limited', async (ctx) => {
-      if (target.failNext === undefined) {
+    it('classifies a busy target as retryable', async (ctx) => {
+      if (target.busy === undefined) {
         ctx.skip(`${fixture.kind.name}: the target cannot be made busy on demand`);
         return;
       }
       const id = await create('ctbusy');
-      target.failNext('retryable');
-      const busy = await connector.getAccount(id).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-      expect(busy).toBeInstanceOf(ConnectorError);
-      expect((busy as ConnectorError).kind).toBe('retryable');
-      target.failNext('rate_limited');
+      const restore = await target.busy();
+      try {
+        const busy = await connector.getAccount(id).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(busy).toBeInstanceOf(ConnectorError);
+        expect((busy as ConnectorError).kind).toBe('retryable');
+      } finally {
+        await restore();
+      }
+      expect((await connector.getAccount(id))?.nativeIdentity).toBe(id);
+    });
+
+    it('classifies a rate limit as rate_limited, with the wait the target asked for', async (ctx) => {
+      if (target.rateLimitNext === undefined) {
+        ctx.skip(`${fixture.kind.name}: the target has no rate limits`);
+        return;
+      }
+      const id = await create('ctlimit');
+      target.rateLimitNext();
       const limited = await connector.getAccount(id).then(
         () => undefined,
         (err: unknown) => err,
       );
       expect(limited).toBeInstanceOf(ConnectorError);
       expect((limited as ConnectorError).kind).toBe('rate_limited');
+      expect((limited as ConnectorError).retryAfterMs).toBeGreaterThan(0);
     });
   });
 }

@@ -40,7 +40,8 @@ connectorContract(
       const admin = await slapd.admin();
       const port = await freePort();
       return {
-        settings: { url: slapd.url, bindDn: slapd.rootDn, baseDn: PEOPLE, groupBaseDn: GROUPS, pageSize: 50 },
+        // A short timeout, so that a paused server fails a call quickly.
+        settings: { url: slapd.url, bindDn: slapd.rootDn, baseDn: PEOPLE, groupBaseDn: GROUPS, pageSize: 50, timeoutMs: 1000 },
         secrets: { bindPassword: slapd.rootPassword },
         unreachable: { settings: { url: `ldap://127.0.0.1:${port}`, bindDn: slapd.rootDn, baseDn: PEOPLE }, secrets: { bindPassword: slapd.rootPassword } },
         unreachableMessage: new RegExp(`could not connect to ldap://127\\.0\\.0\\.1:${port}: ECONNREFUSED — is the server running and the port right\\?`),
@@ -66,6 +67,10 @@ connectorContract(
           const dn = `cn=${name},${GROUPS}`;
           await admin.add(dn, { objectClass: ['groupOfNames'], cn: name, description: `The ${name} group`, member: '' });
           return dn;
+        },
+        busy: async () => {
+          slapd.pause();
+          return async () => slapd.resume();
         },
         stop: async () => {
           await admin.unbind();

@@ -56,11 +56,13 @@ connectorContract({
         server.seedUsers(n, { prefix });
       },
       seedGroup: async (name) => server.seedGroup(name).id,
-      failNext: (kind) => {
-        // 503s are retried in the call (RETRIES times); a long Retry-After is handed back at once.
-        if (kind === 'retryable') server.failNext(503, RETRIES + 1);
-        else server.failNext(429, 1, 120);
+      // 503s are retried within the call (RETRIES times), so one more than that fails it.
+      busy: async () => {
+        server.failNext(503, RETRIES + 1);
+        return async () => undefined;
       },
+      // A Retry-After longer than the connector waits within a call is handed back at once.
+      rateLimitNext: () => server.failNext(429, 1, 120),
       callCount: () => server.requests().length,
       stop: () => server.close(),
     };

@@ -59,6 +59,10 @@ export interface Slapd {
   suffix: string;
   /** A client bound as the root DN, for reading and seeding the directory behind the connector's back. */
   admin(): Promise<Client>;
+  /** Freezes the server (SIGSTOP): connections stay open but nothing answers, as with a hung server. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -150,6 +154,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
   const stop = async (): Promise<void> => {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -186,6 +191,8 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
       await c.bind(ROOT_DN, rootPassword);
       return c;
     },
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
     stop,
   };
 }

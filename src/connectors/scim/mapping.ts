@@ -184,7 +184,11 @@ function valuesOf(v: unknown): unknown[] {
 export function readAttribute(resource: ScimResource, m: MappedAttribute): PlanValue | undefined {
   const c = container(resource, m.schema);
   if (c === undefined) return undefined;
-  const raw = field(c, m.top);
+  return readRaw(field(c, m.top), m);
+}
+
+/** A mapped attribute's value from the raw JSON of its top-level attribute. */
+function readRaw(raw: unknown, m: MappedAttribute): PlanValue | undefined {
   switch (m.shape) {
     case 'simple':
       return readScalar(raw, m);
@@ -199,24 +203,65 @@ export function readAttribute(resource: ScimResource, m: MappedAttribute): PlanV
   }
 }
 
-/** A SCIM User resource as an account. */
-export function toAccount(resource: ScimResource, mapping: ScimMapping, identityAttribute: 'id' | 'userName'): AccountItem {
-  const attributes: Record<string, PlanValue> = {};
+interface ReadIndex {
+  /** Readable, non-entitlement attributes by lower-cased top-level name, in the core schema and in each extension. */
+  core: Map<string, MappedAttribute[]>;
+  extensions: Map<string, Map<string, MappedAttribute[]>>;
+}
+
+const indexes = new WeakMap<ScimMapping, ReadIndex>();
+
+/** Built once per mapping: a listing reads every resource through it. */
+function readIndex(mapping: ScimMapping): ReadIndex {
+  let idx = indexes.get(mapping);
+  if (idx !== undefined) return idx;
+  idx = { core: new Map(), extensions: new Map() };
   for (const m of mapping.attributes.values()) {
     if (!m.readable || mapping.entitlementAttributes[m.name] !== undefined) continue;
-    const v = readAttribute(resource, m);
-    if (v !== undefined) attributes[m.name] = v;
+    let target = idx.core;
+    if (m.schema !== CORE_USER_SCHEMA) {
+      const ext = m.schema.toLowerCase();
+      target = idx.extensions.get(ext) ?? new Map<string, MappedAttribute[]>();
+      idx.extensions.set(ext, target);
+    }
+    const key = m.top.toLowerCase();
+    target.set(key, [...(target.get(key) ?? []), m]);
+  }
+  indexes.set(mapping, idx);
+  return idx;
+}
+
+function readInto(attributes: Record<string, PlanValue>, obj: Record<string, unknown>, index: Map<string, MappedAttribute[]>): void {
+  for (const key in obj) {
+    const ms = index.get(key.toLowerCase());
+    if (ms === undefined) continue;
+    for (const m of ms) {
+      const v = readRaw(obj[key], m);
+      if (v !== undefined) attributes[m.name] = v;
+    }
+  }
+}
+
+/** A SCIM User resource as an account. Listing calls this for every user: it walks the resource's own keys once. */
+export function toAccount(resource: ScimResource, mapping: ScimMapping, identityAttribute: 'id' | 'userName'): AccountItem {
+  const idx = readIndex(mapping);
+  const attributes: Record<string, PlanValue> = {};
+  readInto(attributes, resource, idx.core);
+  for (const key in resource) {
+    const ext = idx.extensions.get(key.toLowerCase());
+    const c = resource[key];
+    if (ext !== undefined && c !== null && typeof c === 'object') readInto(attributes, c as Record<string, unknown>, ext);
   }
   const entitlements: EntitlementRef[] = [];
   for (const [name, kind] of Object.entries(mapping.entitlementAttributes)) {
     const raw = name === 'groups' ? field(resource, 'groups') : undefined;
     const mapped = mapping.attributes.get(name);
     const vals = name === 'groups' ? valuesOf(raw) : mapped === undefined ? [] : [readAttribute(resource, mapped) ?? []].flat();
-    for (const v of vals) entitlements.push({ kind, nativeValue: String(v) });
+    for (const v of vals) entitlements.push({ kind, nativeValue: text(v) });
   }
   const active = field(resource, 'active');
   return {
-    nativeIdentity: String(field(resource, identityAttribute)),
+    nativeIdentity: text(field(resource, identityAttribute)),
     attributes,
     enabled: active !== false && active !== 'false',
     locked: false,
