@@ -5,6 +5,7 @@ import { PRIVILEGES } from '../domain/privileges.ts';
 import { IMPORT_TARGETS, type ImportTarget } from '../services/import-mapping.ts';
 import { openBackend, type Backend } from './backend.ts';
 import { loadConfig } from './config.ts';
+import { registerPlanCommands } from './plan-commands.ts';
 import { serve } from './serve.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -122,6 +123,8 @@ export async function main(argv: string[]): Promise<number> {
         if (report.rejectedCount > 0) status = 3;
       });
     });
+
+  registerPlanCommands(program, (s) => (status = s));
 
   const audit = program.command('audit').description('the audit trail');
   audit
