@@ -319,8 +319,8 @@ export function connectorContract(fixture: ConnectorFixture, options: { skipReas
           () => undefined,
           (err: unknown) => err,
         );
-        expect(busy).toBeInstanceOf(ConnectorError);
-        expect((busy as ConnectorError).kind).toBe('retryable');
+        expect(busy, String(busy)).toBeInstanceOf(ConnectorError);
+        expect((busy as ConnectorError).kind, String(busy)).toBe('retryable');
       } finally {
         await restore();
       }

@@ -69,8 +69,8 @@ connectorContract(
           return dn;
         },
         busy: async () => {
-          slapd.pause();
-          return async () => slapd.resume();
+          await slapd.pause();
+          return () => slapd.resume();
         },
         stop: async () => {
           await admin.unbind();

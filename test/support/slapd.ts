@@ -59,10 +59,10 @@ export interface Slapd {
   suffix: string;
   /** A client bound as the root DN, for reading and seeding the directory behind the connector's back. */
   admin(): Promise<Client>;
-  /** Freezes the server (SIGSTOP): connections stay open but nothing answers, as with a hung server. */
-  pause(): void;
-  /** Lets a paused server go on (SIGCONT). */
-  resume(): void;
+  /** Freezes the server (SIGSTOP): connections stay open but nothing answers, as with a hung server. Resolves once it is stopped. */
+  pause(): Promise<void>;
+  /** Lets a paused server go on (SIGCONT). Resolves once it runs. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -92,6 +92,22 @@ async function waitUntilAnswering(url: string, child: ChildProcess, log: () => s
     } finally {
       await c.unbind().catch(() => undefined);
     }
+  }
+}
+
+/** Waits (up to 2 s) until the process's state letter in /proc/<pid>/stat satisfies `ok`: a signal is delivered when the process is next scheduled, not when it is sent. */
+async function untilState(pid: number | undefined, ok: (state: string) => boolean): Promise<void> {
+  if (pid === undefined) return;
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline) {
+    let state: string;
+    try {
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] ?? '';
+    } catch {
+      return;
+    }
+    if (ok(state)) return;
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -191,8 +207,14 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
       await c.bind(ROOT_DN, rootPassword);
       return c;
     },
-    pause: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
+    pause: async () => {
+      child.kill('SIGSTOP');
+      await untilState(child.pid, (st) => st === 'T');
+    },
+    resume: async () => {
+      child.kill('SIGCONT');
+      await untilState(child.pid, (st) => st !== 'T');
+    },
     stop,
   };
 }
