@@ -9,6 +9,7 @@ import { toRouteOptions, type RouteSpec } from './route.ts';
 import { ErrorResponse } from './schemas.ts';
 import { routes } from './routes/index.ts';
 import { REDACT_PATHS } from './redact.ts';
+import { validatorCompiler } from './validation.ts';
 
 export interface AppOptions {
   services: Services;
@@ -32,12 +33,13 @@ export async function buildApp(opts: AppOptions): Promise<StewardApp> {
   const app = Fastify({
     logger: logger === false ? false : { ...(typeof logger === 'object' ? logger : {}), redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true },
-    },
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
   }) as unknown as StewardApp;
+
+  // Query strings and path parameters arrive as text and are coerced to their declared
+  // types; JSON bodies are not: `"active": "yes"` or a number for a name is an error.
+  app.setValidatorCompiler(validatorCompiler());
 
   // SCIM clients send application/scim+json; it is JSON.
   app.addContentTypeParser(['application/scim+json'], { parseAs: 'string' }, (req, body, done) => {

@@ -41,6 +41,15 @@ describe.each(testDbKinds())('API clients on %s', (kind) => {
     expect(res.json().error.problems).toContainEqual(expect.objectContaining({ field: 'body.isRoot', message: 'is not a known field' }));
   });
 
+  it('rejects a wrong type in a JSON body instead of coercing it, while query text is coerced', async () => {
+    const res = await t.call(t.admin, 'POST', '/v1.0/clients', { name: 42, privileges: ['approve'] });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.problems).toContainEqual(expect.objectContaining({ field: 'body.name' }));
+    expect((await t.call(t.admin, 'GET', '/v1.0/clients?limit=1')).statusCode).toBe(200);
+    const badLimit = await t.call(t.admin, 'GET', '/v1.0/clients?limit=many');
+    expect(badLimit.json().error.problems).toContainEqual(expect.objectContaining({ field: 'querystring.limit' }));
+  });
+
   it('pages the client list with a stable order', async () => {
     for (let i = 0; i < 5; i++) await t.call(t.admin, 'POST', '/v1.0/clients', { name: `page-${i}`, privileges: ['approve'] });
     const seen: string[] = [];
