@@ -40,8 +40,8 @@ connectorContract(
       const admin = await slapd.admin();
       const port = await freePort();
       return {
-        // A short timeout, so that a paused server fails a call quickly.
-        settings: { url: slapd.url, bindDn: slapd.rootDn, baseDn: PEOPLE, groupBaseDn: GROUPS, pageSize: 50, timeoutMs: 1000 },
+        // A shortish timeout, so that a paused server fails a call within the test.
+        settings: { url: slapd.url, bindDn: slapd.rootDn, baseDn: PEOPLE, groupBaseDn: GROUPS, pageSize: 50, timeoutMs: 3000 },
         secrets: { bindPassword: slapd.rootPassword },
         unreachable: { settings: { url: `ldap://127.0.0.1:${port}`, bindDn: slapd.rootDn, baseDn: PEOPLE }, secrets: { bindPassword: slapd.rootPassword } },
         unreachableMessage: new RegExp(`could not connect to ldap://127\\.0\\.0\\.1:${port}: ECONNREFUSED — is the server running and the port right\\?`),
