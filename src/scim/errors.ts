@@ -1,4 +1,4 @@
-import type { Problem } from '../../domain/result.ts';
+import type { Problem } from '../domain/result.ts';
 
 /** The `scimType` values of RFC 7644 §3.12 that the SCIM modules report. */
 export type ScimType = 'invalidFilter' | 'invalidPath' | 'noTarget' | 'invalidValue' | 'mutability' | 'invalidSyntax' | 'tooMany';

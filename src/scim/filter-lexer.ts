@@ -1,5 +1,5 @@
-import type { Result } from '../../domain/result.ts';
-import { fail, ok } from '../../domain/result.ts';
+import type { Result } from '../domain/result.ts';
+import { fail, ok } from '../domain/result.ts';
 import type { ScimProblem, ScimType } from './errors.ts';
 import { scimProblem } from './errors.ts';
 

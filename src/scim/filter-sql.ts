@@ -1,7 +1,7 @@
 import type { Expression, RawBuilder, SqlBool } from 'kysely';
 import { sql } from 'kysely';
-import type { Result } from '../../domain/result.ts';
-import { fail, ok } from '../../domain/result.ts';
+import type { Result } from '../domain/result.ts';
+import { fail, ok } from '../domain/result.ts';
 import type { ScimProblem } from './errors.ts';
 import { scimProblem } from './errors.ts';
 import type { BoundFilter } from './filter-bind.ts';

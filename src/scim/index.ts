@@ -11,10 +11,11 @@ export type { FilterSqlMapping, SqlColumn, SqlColumnType } from './filter-sql.ts
 export { compileBound, compileFilter, compileSortValue, escapeLike } from './filter-sql.ts';
 export type { PatchOptions } from './patch.ts';
 export { applyPatch } from './patch.ts';
+export { coerceAttribute, getAttr, isObject } from './patch-values.ts';
 export type { PatchOperation } from './patch-request.ts';
 export { DEFAULT_MAX_OPERATIONS, parsePatchRequest } from './patch-request.ts';
 export type { ResolvedAttribute, ResourceSchema, ScimAttribute, ScimAttributeType, ScimSchema } from './schema-model.ts';
-export { COMMON_ATTRIBUTES, defineAttribute, findAttribute, findExtension, resolveAttribute } from './schema-model.ts';
+export { COMMON_ATTRIBUTES, defineAttribute, extensionNamedBy, findAttribute, findExtension, resolveAttribute } from './schema-model.ts';
 export {
   CORE_GROUP_SCHEMA,
   CORE_GROUP_SCHEMA_ID,

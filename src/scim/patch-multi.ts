@@ -1,6 +1,6 @@
 // The list side of PATCH: adding to, replacing in and removing from multi-valued attributes.
-import type { Result } from '../../domain/result.ts';
-import { fail, ok } from '../../domain/result.ts';
+import type { Result } from '../domain/result.ts';
+import { fail, ok } from '../domain/result.ts';
 import type { ScimProblem } from './errors.ts';
 import { scimProblem } from './errors.ts';
 import type { BoundFilter } from './filter-bind.ts';

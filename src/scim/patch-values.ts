@@ -1,5 +1,5 @@
-import type { Result } from '../../domain/result.ts';
-import { fail, ok } from '../../domain/result.ts';
+import type { Result } from '../domain/result.ts';
+import { fail, ok } from '../domain/result.ts';
 import type { ScimProblem } from './errors.ts';
 import { scimProblem } from './errors.ts';
 import { normalizeDateTime } from './filter-bind.ts';

@@ -3,15 +3,15 @@
 // and every other operation goes through applyPatch on the group's own attributes.
 import type { Result } from '../domain/result.ts';
 import { fail, ok } from '../domain/result.ts';
-import type { ScimProblem } from '../api/scim/errors.ts';
-import { scimProblem } from '../api/scim/errors.ts';
-import type { BoundFilter } from '../api/scim/filter-bind.ts';
-import { bindValueFilter } from '../api/scim/filter-bind.ts';
-import { parsePatchPath } from '../api/scim/filter.ts';
-import { isObject } from '../api/scim/patch-values.ts';
-import { parsePatchRequest } from '../api/scim/patch-request.ts';
-import { PATCH_OP_SCHEMA_ID } from '../api/scim/schemas.ts';
-import { findAttribute } from '../api/scim/schema-model.ts';
+import type { ScimProblem } from '../scim/index.ts';
+import { scimProblem } from '../scim/index.ts';
+import type { BoundFilter } from '../scim/index.ts';
+import { bindValueFilter } from '../scim/index.ts';
+import { parsePatchPath } from '../scim/index.ts';
+import { isObject } from '../scim/index.ts';
+import { parsePatchRequest } from '../scim/index.ts';
+import { PATCH_OP_SCHEMA_ID } from '../scim/index.ts';
+import { findAttribute } from '../scim/index.ts';
 import { memberIdsOf } from './group-validate.ts';
 import { GROUP_RESOURCE_TYPE } from './scim-schema.ts';
 

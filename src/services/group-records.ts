@@ -1,8 +1,8 @@
 // Group rows as the group service hands them out, and where SCIM filters find each Group
 // attribute in the groups table.
 import { sql } from 'kysely';
-import type { FilterSqlMapping } from '../api/scim/filter-sql.ts';
-import { isObject } from '../api/scim/patch-values.ts';
+import type { FilterSqlMapping } from '../scim/index.ts';
+import { isObject } from '../scim/index.ts';
 import type { Executor } from '../store/db.ts';
 import { membersOfGroups } from '../store/group-repo.ts';
 import type { GroupRow } from '../store/tables.ts';

@@ -1,8 +1,8 @@
 import { StewardError } from '../domain/errors.ts';
 import type { Problem } from '../domain/result.ts';
-import type { ScimProblem } from '../api/scim/errors.ts';
-import { scimProblem } from '../api/scim/errors.ts';
-import { getAttr, isObject } from '../api/scim/patch-values.ts';
+import type { ScimProblem } from '../scim/index.ts';
+import { scimProblem } from '../scim/index.ts';
+import { getAttr, isObject } from '../scim/index.ts';
 import { MAX_KEY_LENGTH, checkEnum } from './identity-validate.ts';
 import { normalizeResource, scimError } from './scim-resource.ts';
 import { GROUP_KINDS, GROUP_RESOURCE_TYPE, STEWARD_GROUP_URN, type GroupKind } from './scim-schema.ts';

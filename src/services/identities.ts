@@ -3,7 +3,7 @@ import { actorLabel, type Actor } from '../domain/actor.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { StewardError } from '../domain/errors.ts';
 import { ENTERPRISE_USER_URN } from '../domain/identity.ts';
-import { applyPatch } from '../api/scim/patch.ts';
+import { applyPatch } from '../scim/index.ts';
 import { appendAudit, type AuditInput } from '../store/audit.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../store/errors.ts';

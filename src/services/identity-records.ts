@@ -2,8 +2,8 @@
 // each User attribute in the identities table.
 import { sql } from 'kysely';
 import { ENTERPRISE_USER_URN, STEWARD_USER_URN } from '../domain/identity.ts';
-import type { FilterSqlMapping } from '../api/scim/filter-sql.ts';
-import { isObject } from '../api/scim/patch-values.ts';
+import type { FilterSqlMapping } from '../scim/index.ts';
+import { isObject } from '../scim/index.ts';
 import type { Executor } from '../store/db.ts';
 import { groupsOfIdentities, identityNames } from '../store/identity-repo.ts';
 import type { IdentityRow } from '../store/tables.ts';

@@ -1,7 +1,7 @@
 import type { Problem } from '../domain/result.ts';
 import { StewardError } from '../domain/errors.ts';
 import { ENTERPRISE_USER_URN, IDENTITY_KINDS, LIFECYCLE_STATUSES, STEWARD_USER_URN, type IdentityResource } from '../domain/identity.ts';
-import { isObject } from '../api/scim/patch-values.ts';
+import { isObject } from '../scim/index.ts';
 import { normalizeResource, scimError } from './scim-resource.ts';
 import { USER_RESOURCE_TYPE } from './scim-schema.ts';
 

@@ -6,7 +6,7 @@
  */
 import type { AttributeMapping } from '../domain/attribute-mappings.ts';
 import type { DeprovisioningPolicy } from '../domain/policies.ts';
-import type { AccountSchema } from '../domain/schema.ts';
+import type { AccountSchema, AttributeType } from '../domain/schema.ts';
 import { coerceScalar, scalarEquals, valueList } from '../plan/index.ts';
 import type { AccountRequest, AttributeRequest, ProvisioningPlan, Scalar } from '../plan/index.ts';
 import type { Executor } from '../store/db.ts';
@@ -44,12 +44,11 @@ export function deprovisioningRequest(app: ApplicationRow, account: AccountRow):
   }
 }
 
-function mappedValue(identity: IdentityRow, m: AttributeMapping, schema: AccountSchema): Scalar | undefined {
+function mappedValue(identity: IdentityRow, m: AttributeMapping, type: AttributeType | undefined): Scalar | undefined {
   const raw = identityAttribute(identity, m.identityAttribute);
   if (raw === null || raw === '') return undefined;
-  const attr = schema.attributes.find((a) => a.name === m.accountAttribute);
-  if (!attr) return raw;
-  const c = coerceScalar(raw, attr.type);
+  if (type === undefined || type === 'string') return raw;
+  const c = coerceScalar(raw, type);
   return c.ok ? c.value : raw;
 }
 
@@ -62,9 +61,25 @@ function entitlementAttributeByKind(schema: AccountSchema): Map<string, string> 
 
 const sorted = (values: Iterable<string>): string[] => [...values].sort();
 
+/** An application with what the compiler derives from it once per batch. */
+interface PreparedApp {
+  row: ApplicationRow;
+  schema: AccountSchema;
+  /** The account attribute holding each entitlement kind. */
+  kindAttr: Map<string, string>;
+  mappings: { mapping: AttributeMapping; type: AttributeType | undefined }[];
+}
+
+function prepare(row: ApplicationRow): PreparedApp {
+  const schema = schemaOf(row);
+  const types = new Map(schema.attributes.map((a) => [a.name, a.type]));
+  const mappings = ((row.attribute_mappings as AttributeMapping[] | null) ?? []).map((mapping) => ({ mapping, type: types.get(mapping.accountAttribute) }));
+  return { row, schema, kindAttr: entitlementAttributeByKind(schema), mappings };
+}
+
 interface Batch {
   identities: Map<string, IdentityRow>;
-  apps: Map<string, ApplicationRow>;
+  apps: Map<string, PreparedApp>;
   desired: Map<string /* identity */, Map<string /* app id */, Desired>>;
   accounts: Map<string /* identity */, Map<string /* app id */, AccountRow[]>>;
   /** `appId\nkind\nvalue` of catalogued entitlements found on the batch's accounts. */
@@ -74,8 +89,7 @@ interface Batch {
 async function readBatch(db: Executor, identityIds: string[], now: Date): Promise<Batch> {
   const [identityRows, grants, accountRows] = await Promise.all([identitiesByIds(db, identityIds), liveGrants(db, identityIds, now), accountsOfIdentities(db, identityIds)]);
   const appIds = new Set<string>([...grants.map((g) => g.application_id), ...accountRows.map((a) => a.application_id)]);
-  const apps = new Map((await applicationsByIds(db, [...appIds])).map((a) => [a.id, a]));
-  const kindAttr = new Map([...apps.values()].map((a) => [a.id, entitlementAttributeByKind(schemaOf(a))]));
+  const apps = new Map((await applicationsByIds(db, [...appIds])).map((a) => [a.id, prepare(a)]));
 
   const desired = new Map<string, Map<string, Desired>>();
   for (const g of grants) {
@@ -85,7 +99,7 @@ async function readBatch(db: Executor, identityIds: string[], now: Date): Promis
     if (!d) byApp.set(g.application_id, (d = { values: new Map() }));
     if (g.kind === null || g.native_value === null) continue;
     // An entitlement kind the schema has no attribute for cannot be expressed in a plan; the account is still wanted.
-    const attr = kindAttr.get(g.application_id)?.get(g.kind);
+    const attr = apps.get(g.application_id)?.kindAttr.get(g.kind);
     if (attr === undefined) continue;
     let set = d.values.get(attr);
     if (!set) d.values.set(attr, (set = new Set()));
@@ -100,7 +114,7 @@ async function readBatch(db: Executor, identityIds: string[], now: Date): Promis
     const list = byApp.get(a.application_id) ?? [];
     list.push(a);
     byApp.set(a.application_id, list);
-    for (const attr of kindAttr.get(a.application_id)?.values() ?? []) {
+    for (const attr of apps.get(a.application_id)?.kindAttr.values() ?? []) {
       for (const v of valueList(a.attributes[attr] as Scalar | Scalar[] | undefined)) if (typeof v === 'string') heldValues.add(v);
     }
   }
@@ -108,30 +122,29 @@ async function readBatch(db: Executor, identityIds: string[], now: Date): Promis
   return { identities: new Map(identityRows.map((r) => [r.id, r])), apps, desired, accounts, managed };
 }
 
-function createRequest(app: ApplicationRow, identity: IdentityRow, want: Desired): AccountRequest {
-  const schema = schemaOf(app);
+function createRequest(app: PreparedApp, identity: IdentityRow, want: Desired): AccountRequest {
   const attributeRequests: AttributeRequest[] = [];
-  for (const m of app.attribute_mappings as AttributeMapping[]) {
-    const v = mappedValue(identity, m, schema);
-    if (v !== undefined) attributeRequests.push({ name: m.accountAttribute, op: 'Set', value: v });
+  for (const { mapping, type } of app.mappings) {
+    const v = mappedValue(identity, mapping, type);
+    if (v !== undefined) attributeRequests.push({ name: mapping.accountAttribute, op: 'Set', value: v });
   }
   for (const [attr, values] of want.values) for (const v of sorted(values)) attributeRequests.push({ name: attr, op: 'Add', value: v });
   // The application names the new account (seed 004 allows a Create without a nativeIdentity).
-  return { application: app.name, op: 'Create', attributeRequests, permissionRequests: [] };
+  return { application: app.row.name, op: 'Create', attributeRequests, permissionRequests: [] };
 }
 
-function updateRequest(app: ApplicationRow, identity: IdentityRow, want: Desired, account: AccountRow, managed: Set<string>): AccountRequest | undefined {
-  const schema = schemaOf(app);
-  const state = accountState(account, schema);
+function updateRequest(prepared: PreparedApp, identity: IdentityRow, want: Desired, account: AccountRow, managed: Set<string>): AccountRequest | undefined {
+  const app = prepared.row;
+  const state = accountState(account, prepared.schema);
   const attributeRequests: AttributeRequest[] = [];
-  for (const m of app.attribute_mappings as AttributeMapping[]) {
-    const v = mappedValue(identity, m, schema);
+  for (const { mapping, type } of prepared.mappings) {
+    const v = mappedValue(identity, mapping, type);
     if (v === undefined) continue;
-    const now = valueList(state.attributes[m.accountAttribute]);
+    const now = valueList(state.attributes[mapping.accountAttribute]);
     if (now.length === 1 && scalarEquals(now[0]!, v)) continue;
-    attributeRequests.push({ name: m.accountAttribute, op: 'Set', value: v });
+    attributeRequests.push({ name: mapping.accountAttribute, op: 'Set', value: v });
   }
-  for (const [kind, attr] of entitlementAttributeByKind(schema)) {
+  for (const [kind, attr] of prepared.kindAttr) {
     const wanted = want.values.get(attr) ?? new Set<string>();
     const held = new Set(valueList(state.attributes[attr]).filter((v): v is string => typeof v === 'string'));
     for (const v of sorted(wanted)) if (!held.has(v)) attributeRequests.push({ name: attr, op: 'Add', value: v });
@@ -149,11 +162,11 @@ function planFor(identity: IdentityRow, batch: Batch): ProvisioningPlan {
   const appIds = [...new Set([...desired.keys(), ...accounts.keys()])]
     .map((id) => batch.apps.get(id))
     .filter((a) => a !== undefined)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort((a, b) => (a.row.name < b.row.name ? -1 : a.row.name > b.row.name ? 1 : 0));
   const accountRequests: AccountRequest[] = [];
   for (const app of appIds) {
-    const want = desired.get(app.id);
-    const have = (accounts.get(app.id) ?? []).sort((a, b) => (a.native_identity < b.native_identity ? -1 : 1));
+    const want = desired.get(app.row.id);
+    const have = (accounts.get(app.row.id) ?? []).sort((a, b) => (a.native_identity < b.native_identity ? -1 : 1));
     if (want) {
       if (have.length === 0) accountRequests.push(createRequest(app, identity, want));
       for (const account of have) {
@@ -162,7 +175,7 @@ function planFor(identity: IdentityRow, batch: Batch): ProvisioningPlan {
       }
     } else {
       for (const account of have) {
-        const r = deprovisioningRequest(app, account);
+        const r = deprovisioningRequest(app.row, account);
         if (r) accountRequests.push(r);
       }
     }

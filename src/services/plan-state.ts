@@ -5,7 +5,7 @@
  */
 import type { Capabilities, Operation } from '../connectors/index.ts';
 import type { AccountSchema, EntitlementKind } from '../domain/schema.ts';
-import { coerceScalar } from '../plan/index.ts';
+import { attributeSchema, coerceScalar } from '../plan/index.ts';
 import type { AccountState, PlanValue, Scalar } from '../plan/index.ts';
 import type { AccountRow, ApplicationRow, IdentityRow } from '../store/tables.ts';
 
@@ -30,12 +30,11 @@ function toScalar(v: unknown): Scalar | undefined {
 
 /** An account row's state, its attributes read through the schema (lists for multi-valued, dates as dates). */
 export function accountState(row: AccountRow, schema: AccountSchema): AccountState {
-  const types = new Map(schema.attributes.map((a) => [a.name, a]));
   const attributes: Record<string, PlanValue> = {};
   for (const [name, raw] of Object.entries(row.attributes)) {
-    const attr = types.get(name);
+    const attr = attributeSchema(schema, name);
     const scalars = (Array.isArray(raw) ? raw : [raw]).map(toScalar).filter((s) => s !== undefined).map((s) => {
-      if (!attr) return s;
+      if (!attr || (attr.type === 'string' && typeof s === 'string')) return s;
       const c = coerceScalar(s, attr.type);
       return c.ok ? c.value : s;
     });

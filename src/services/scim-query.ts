@@ -1,11 +1,11 @@
 // What a SCIM list request asks for (RFC 7644 §3.4.2), checked and compiled to SQL.
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import type { ScimProblem } from '../api/scim/errors.ts';
-import { scimProblem } from '../api/scim/errors.ts';
-import type { FilterNode } from '../api/scim/filter.ts';
-import { parseAttributePath, parseFilter } from '../api/scim/filter.ts';
-import type { FilterSqlMapping } from '../api/scim/filter-sql.ts';
-import { compileFilter, compileSortValue } from '../api/scim/filter-sql.ts';
+import type { ScimProblem } from '../scim/index.ts';
+import { scimProblem } from '../scim/index.ts';
+import type { FilterNode } from '../scim/index.ts';
+import { parseAttributePath, parseFilter } from '../scim/index.ts';
+import type { FilterSqlMapping } from '../scim/index.ts';
+import { compileFilter, compileSortValue } from '../scim/index.ts';
 import { scimError } from './scim-resource.ts';
 
 /** Most resources one list page holds; a larger `count` is cut to this (RFC 7644 §3.4.2.4 allows it). */

@@ -6,12 +6,12 @@ import type { ErrorCode } from '../domain/errors.ts';
 import { StewardError } from '../domain/errors.ts';
 import type { Result } from '../domain/result.ts';
 import { fail, ok } from '../domain/result.ts';
-import type { ScimProblem } from '../api/scim/errors.ts';
-import { SCIM_CODES, scimProblem } from '../api/scim/errors.ts';
-import { isPresent } from '../api/scim/filter-eval.ts';
-import { coerceAttribute, getAttr, isObject } from '../api/scim/patch-values.ts';
-import type { ResourceSchema, ScimAttribute, ScimSchema } from '../api/scim/schema-model.ts';
-import { findAttribute, findExtension } from '../api/scim/schema-model.ts';
+import type { ScimProblem } from '../scim/index.ts';
+import { SCIM_CODES, scimProblem } from '../scim/index.ts';
+import { isPresent } from '../scim/index.ts';
+import { coerceAttribute, getAttr, isObject } from '../scim/index.ts';
+import type { ResourceSchema, ScimAttribute, ScimSchema } from '../scim/index.ts';
+import { findAttribute, findExtension } from '../scim/index.ts';
 
 export type Doc = Record<string, unknown>;
 

@@ -1,9 +1,9 @@
 // The SCIM resource types Steward serves: RFC 7643's User (with the enterprise extension)
 // and Group, each with Steward's own extension.
 import { IDENTITY_KINDS, LIFECYCLE_STATUSES, STEWARD_USER_URN } from '../domain/identity.ts';
-import type { ResourceSchema, ScimSchema } from '../api/scim/schema-model.ts';
-import { defineAttribute } from '../api/scim/schema-model.ts';
-import { GROUP_RESOURCE, USER_RESOURCE } from '../api/scim/schemas.ts';
+import type { ResourceSchema, ScimSchema } from '../scim/index.ts';
+import { defineAttribute } from '../scim/index.ts';
+import { GROUP_RESOURCE, USER_RESOURCE } from '../scim/index.ts';
 
 export const STEWARD_GROUP_URN = 'urn:ietf:params:scim:schemas:extension:steward:2.0:Group';
 

@@ -4,11 +4,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import { scimError, type Preconditions } from '../../services/index.ts';
 import { SCIM_ERROR_SCHEMA } from '../errors.ts';
-import type { ScimProblem } from '../scim/errors.ts';
-import { parseAttributePath } from '../scim/filter.ts';
-import { isObject } from '../scim/patch-values.ts';
-import type { ResourceSchema } from '../scim/schema-model.ts';
-import { extensionNamedBy, resolveAttribute } from '../scim/schema-model.ts';
+import type { ScimProblem } from '../../scim/index.ts';
+import { parseAttributePath } from '../../scim/index.ts';
+import { isObject } from '../../scim/index.ts';
+import type { ResourceSchema } from '../../scim/index.ts';
+import { extensionNamedBy, resolveAttribute } from '../../scim/index.ts';
 
 export const SCIM_MEDIA_TYPE = 'application/scim+json; charset=utf-8';
 export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';

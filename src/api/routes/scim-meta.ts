@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { StewardError } from '../../domain/errors.ts';
 import { GROUP_RESOURCE_TYPE, MAX_PAGE_SIZE, USER_RESOURCE_TYPE } from '../../services/index.ts';
-import type { ResourceSchema, ScimSchema } from '../scim/schema-model.ts';
+import type { ResourceSchema, ScimSchema } from '../../scim/index.ts';
 import type { RouteSpec } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 import { ListResponse, SCIM_BASE, SCIM_MEDIA_TYPE, listResponse, originOf, scimErrors } from './scim-http.ts';

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ENTERPRISE_USER_URN } from '../../domain/identity.ts';
 import { USER_RESOURCE_TYPE, type IdentityRecord } from '../../services/index.ts';
-import { isObject } from '../scim/patch-values.ts';
+import { isObject } from '../../scim/index.ts';
 import { actorOf, type RouteSpec } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 import {
