@@ -6,18 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { sql } from 'kysely';
 import { buildApp } from '../src/api/app.ts';
 import { SYSTEM_ACTOR } from '../src/domain/actor.ts';
 import { createServices } from '../src/services/index.ts';
 import { createSecretBox } from '../src/store/crypto.ts';
-import { migrate, openDb, type Db } from '../src/store/db.ts';
+import type { Db } from '../src/store/db.ts';
+import { onEachDatabase } from './gen/databases.ts';
 
 // At least 10,002: the big group takes 10,000 of them and the PATCH figures one more.
 const users = Math.max(10_002, Number(process.argv[2] ?? 20_000));
 const created = 500;
-const pgUrl = process.env.STEWARD_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const work = mkdtempSync(join(tmpdir(), 'steward-bench-scim-'));
 
 async function timed(n: number, f: (i: number) => Promise<void>): Promise<number> {
@@ -27,7 +26,6 @@ async function timed(n: number, f: (i: number) => Promise<void>): Promise<number
 }
 
 async function run(label: string, db: Db): Promise<void> {
-  await migrate(db);
   const services = createServices({ db, secrets: createSecretBox(randomBytes(32)) });
   const app = await buildApp({ services });
   const { token } = await services.clients.create(SYSTEM_ACTOR, { name: 'bench', privileges: ['manage-users-and-groups'] });
@@ -75,34 +73,7 @@ async function run(label: string, db: Db): Promise<void> {
 }
 
 try {
-  const lite = await openDb({ dataDir: join(work, 'data'), command: 'bench' });
-  try {
-    await run('pglite', lite);
-  } finally {
-    await lite.close();
-  }
-  const name = `steward_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: pgUrl });
-  try {
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-  } catch (e) {
-    console.log(`postgres: skipped, no server at ${pgUrl}: ${(e as Error).message}`);
-    process.exit(0);
-  }
-  const url = new URL(pgUrl);
-  url.pathname = `/${name}`;
-  const pgDb = await openDb({ url: url.toString() });
-  try {
-    await run('postgres', pgDb);
-  } finally {
-    await pgDb.close();
-    // The pool's sockets finish closing just after close() resolves; a forced drop before
-    // then would kill them and surface as an unhandled pool error.
-    await new Promise((r) => setTimeout(r, 500));
-    await admin.query(`drop database ${name} with (force)`);
-    await admin.end();
-  }
+  await onEachDatabase(run);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
