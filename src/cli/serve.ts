@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { buildApp } from '../api/app.ts';
 import { createAuthenticator } from '../api/auth.ts';
 import type { Actor } from '../domain/actor.ts';
+import { scheduleMaintenance } from '../store/maintenance.ts';
 import type { Config } from './config.ts';
 import { bootstrap, openRuntime } from './runtime.ts';
 
@@ -40,6 +41,7 @@ export async function serve(config: Config): Promise<number> {
     await rt.close();
     throw e;
   }
+  const stopMaintenance = scheduleMaintenance(services.db, (msg, err) => (err ? app.log.warn({ err }, msg) : app.log.info(msg)));
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -61,6 +63,7 @@ export async function serve(config: Config): Promise<number> {
       app.log.info({ signal }, 'shutting down: draining requests');
       void (async () => {
         try {
+          stopMaintenance();
           await app.close();
         } finally {
           if (control) {
