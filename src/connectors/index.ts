@@ -23,6 +23,8 @@ export { ConnectorError, CONNECTOR_ERROR_CODES, CONNECTOR_ERROR_KINDS, isConnect
 export type { ConnectorErrorCode, ConnectorErrorKind } from './errors.ts';
 export { validateSettings, secretSettingNames } from './settings.ts';
 export { createRegistry } from './registry.ts';
+export { createConnectorLimiter, maxConcurrencyOf, DEFAULT_MAX_CONCURRENCY } from './limiter.ts';
+export type { ConnectorLimiter } from './limiter.ts';
 export type { ConnectorRegistry } from './registry.ts';
 export { BUILT_IN_KINDS } from './kinds.ts';
 export { scimKind } from './scim/index.ts';
