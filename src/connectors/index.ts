@@ -19,7 +19,7 @@ export type {
 } from './contract.ts';
 export { OPERATIONS, DEPROVISIONING_ACTIONS, MEMBERSHIP_OPERATIONS, checkSupported, neededOperations } from './capabilities.ts';
 export type { Capabilities, DeprovisioningAction, NeededOperation, Operation } from './capabilities.ts';
-export { ConnectorError, CONNECTOR_ERROR_CODES, CONNECTOR_ERROR_KINDS, isConnectorError, parseRetryAfter } from './errors.ts';
+export { ConnectorError, CONNECTOR_ERROR_CODES, CONNECTOR_ERROR_KINDS, isConnectorError, parseRetryAfter, secretScrubber } from './errors.ts';
 export type { ConnectorErrorCode, ConnectorErrorKind } from './errors.ts';
 export { validateSettings, secretSettingNames } from './settings.ts';
 export { createRegistry } from './registry.ts';

@@ -26,3 +26,16 @@ describe('validateSettings', () => {
     }
   });
 });
+
+describe('common settings', () => {
+  const schema = { type: 'object', additionalProperties: false, properties: { a: { type: 'string' } } };
+  it('accepts maxConcurrency on any kind and keeps it from the kind', () => {
+    const r = validateSettings(schema, { a: 'x', maxConcurrency: 3 });
+    expect(r).toEqual({ ok: true, value: { a: 'x' } });
+  });
+  it('refuses a bad maxConcurrency naming it', () => {
+    const r = validateSettings(schema, { maxConcurrency: 0 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]).toMatchObject({ field: 'maxConcurrency' });
+  });
+});

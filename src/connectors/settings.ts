@@ -30,6 +30,11 @@ export function secretSettingNames(schema: JsonSchema): string[] {
     .map(([name]) => name);
 }
 
+/** Settings of every kind, each with its check (undefined when good); see docs/connectors.md. */
+export const COMMON_SETTINGS: Readonly<Record<string, (value: unknown) => string | undefined>> = {
+  maxConcurrency: (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 64 ? undefined : 'must be a whole number from 1 to 64 (connector calls at once to this application)'),
+};
+
 function problemOf(e: ErrorObject): Problem {
   const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
   if (e.keyword === 'required') {
@@ -61,6 +66,13 @@ export function validateSettings(
     if (!secretNames.has(name)) problems.push({ code: 'connector.invalid_settings', field: name, message: 'is not a secret setting of this connector kind' });
   }
   const merged: Record<string, unknown> = structuredClone({ ...settings, ...secrets });
+  // Settings every kind has, handled by Steward rather than the connector; not passed to the kind's schema.
+  for (const [name, check] of Object.entries(COMMON_SETTINGS)) {
+    if (!(name in merged)) continue;
+    const message = check(merged[name]);
+    if (message !== undefined) problems.push({ code: 'connector.invalid_settings', field: name, message });
+    delete merged[name];
+  }
   const validate = validatorFor(schema);
   if (!validate(merged)) problems.push(...(validate.errors ?? []).map(problemOf));
   return problems.length > 0 ? fail(...problems) : ok(merged);

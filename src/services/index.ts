@@ -1,6 +1,7 @@
 import type { SecretBox } from '../store/crypto.ts';
 import type { Db } from '../store/db.ts';
-import { BUILT_IN_KINDS, createRegistry, type ConnectorRegistry } from '../connectors/index.ts';
+import { BUILT_IN_KINDS, createConnectorLimiter, createRegistry, type ConnectorLimiter, type ConnectorRegistry } from '../connectors/index.ts';
+import { createApplicationDiagnostics, type ApplicationDiagnostics } from './application-diagnostics.ts';
 import { createAccountService, type AccountService } from './accounts.ts';
 import { createApplicationService, type ApplicationService } from './applications.ts';
 import { createAssignmentService, type AssignmentService } from './assignments.ts';
@@ -22,6 +23,7 @@ export type { Application, ApplicationInput, ApplicationService } from './applic
 export type { Entitlement, EntitlementInput, EntitlementService } from './entitlements.ts';
 export type { Assignment, AssignmentService, HeldEntitlement } from './assignments.ts';
 export type { Account, AccountService } from './accounts.ts';
+export type { ApplicationDiagnostics, ConnectionTest, MergedAttribute, MergedSchema, SchemaSource } from './application-diagnostics.ts';
 export type { KeyPage } from './paging.ts';
 export { invalidPlan, readPlan } from './plans.ts';
 export type { PlanOptions, PlanService, PlanSource } from './plans.ts';
@@ -38,6 +40,8 @@ export interface Services {
   assignments: AssignmentService;
   accounts: AccountService;
   plans: PlanService;
+  /** Connection test and schema of an application's connector. */
+  diagnostics: ApplicationDiagnostics;
 }
 
 export interface ServiceDeps {
@@ -45,18 +49,25 @@ export interface ServiceDeps {
   secrets: SecretBox;
   /** The connector kinds applications may name; the built-in ones by default. */
   connectors?: ConnectorRegistry;
+  /** The per-application limit on connector calls; one per process by default. */
+  limiter?: ConnectorLimiter;
+  /** Timeout of a connection test or schema read, in ms. */
+  diagnosticTimeoutMs?: number;
 }
 
 export function createServices(deps: ServiceDeps): Services {
+  const connectors = deps.connectors ?? createRegistry(BUILT_IN_KINDS);
+  const limiter = deps.limiter ?? createConnectorLimiter();
   return {
     db: deps.db,
     clients: createClientService(deps.db),
     identities: createIdentityService(deps.db),
     groups: createGroupService(deps.db),
-    applications: createApplicationService({ db: deps.db, secrets: deps.secrets, connectors: deps.connectors ?? createRegistry(BUILT_IN_KINDS) }),
+    applications: createApplicationService({ db: deps.db, secrets: deps.secrets, connectors }),
     entitlements: createEntitlementService(deps.db),
     assignments: createAssignmentService(deps.db),
     accounts: createAccountService(deps.db),
     plans: createPlanService(deps.db),
+    diagnostics: createApplicationDiagnostics({ db: deps.db, secrets: deps.secrets, connectors, limiter, ...(deps.diagnosticTimeoutMs === undefined ? {} : { timeoutMs: deps.diagnosticTimeoutMs }) }),
   };
 }

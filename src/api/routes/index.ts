@@ -1,5 +1,6 @@
 import type { RouteSpec } from '../route.ts';
 import { accountRoutes } from './accounts.ts';
+import { applicationDiagnosticRoutes } from './application-diagnostics.ts';
 import { applicationRoutes } from './applications.ts';
 import { assignmentRoutes } from './assignments.ts';
 import { auditRoutes } from './audit.ts';
@@ -17,5 +18,5 @@ export type { RouteDeps } from './deps.ts';
 
 /** Every route of the API, declared. */
 export function routes(deps: RouteDeps): RouteSpec[] {
-  return [...systemRoutes(deps), ...clientRoutes(deps), ...auditRoutes(deps), ...importRoutes(deps), ...applicationRoutes(deps), ...entitlementRoutes(deps), ...assignmentRoutes(deps), ...accountRoutes(deps), ...planRoutes(deps), ...scimMetaRoutes(deps), ...scimUserRoutes(deps), ...scimGroupRoutes(deps)];
+  return [...systemRoutes(deps), ...clientRoutes(deps), ...auditRoutes(deps), ...importRoutes(deps), ...applicationRoutes(deps), ...applicationDiagnosticRoutes(deps), ...entitlementRoutes(deps), ...assignmentRoutes(deps), ...accountRoutes(deps), ...planRoutes(deps), ...scimMetaRoutes(deps), ...scimUserRoutes(deps), ...scimGroupRoutes(deps)];
 }
