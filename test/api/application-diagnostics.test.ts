@@ -27,7 +27,7 @@ describe.each(testDbKinds())('application test and schema on %s', (kind) => {
   async function app(settings: Record<string, unknown>, secrets: Record<string, string>, extra: Record<string, unknown> = {}): Promise<{ id: string; version: number }> {
     const res = await t.call(t.admin, 'POST', '/v1.0/applications', { name: uniqueName('diag'), connectorKind: 'scim', settings, secrets, ...extra });
     expect(res.statusCode, res.body).toBe(201);
-    return res.json() as { id: string; version: number };
+    return res.json<{ id: string; version: number }>();
   }
   const test = (id: string, token = t.admin) => t.call(token, 'POST', `/v1.0/applications/${id}/test`);
 
@@ -36,7 +36,7 @@ describe.each(testDbKinds())('application test and schema on %s', (kind) => {
     const auditBefore = await t.db.k.selectFrom('audit_events').select('seq').execute();
     const res = await test(a.id);
     expect(res.statusCode, res.body).toBe(200);
-    const body = res.json() as { ok: boolean; message: string; durationMs: number };
+    const body = res.json<{ ok: boolean; message: string; durationMs: number }>();
     expect(body.ok).toBe(true);
     expect(body.message).toContain(scim.url);
     expect(body.durationMs).toBeGreaterThanOrEqual(0);
@@ -49,7 +49,7 @@ describe.each(testDbKinds())('application test and schema on %s', (kind) => {
     const a = await app({ baseUrl: scim.url, retries: 0 }, { token: wrong });
     const res = await test(a.id);
     expect(res.statusCode).toBe(200);
-    const body = res.json() as { ok: boolean; message: string; errorKind: string };
+    const body = res.json<{ ok: boolean; message: string; errorKind: string }>();
     expect(body.ok).toBe(false);
     expect(body.errorKind).toBe('permanent');
     expect(body.message).toMatch(/401.*check the token/);
@@ -59,7 +59,7 @@ describe.each(testDbKinds())('application test and schema on %s', (kind) => {
   it('names the address and the likely cause when nothing listens', async () => {
     const port = await freePort();
     const a = await app({ baseUrl: `http://127.0.0.1:${port}/scim/v2`, retries: 0 }, { token: TOKEN });
-    const body = (await test(a.id)).json() as { ok: boolean; message: string; errorKind: string };
+    const body = (await test(a.id)).json<{ ok: boolean; message: string; errorKind: string }>();
     expect(body).toMatchObject({ ok: false, errorKind: 'retryable' });
     expect(body.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}.*ECONNREFUSED.*is the server running`));
   });
@@ -70,7 +70,7 @@ describe.each(testDbKinds())('application test and schema on %s', (kind) => {
     });
     const res = await t.call(t.admin, 'GET', `/v1.0/applications/${a.id}/schema`);
     expect(res.statusCode, res.body).toBe(200);
-    const body = res.json() as { connector: { account: { attributes: { name: string }[] } } | null; application: { attributes: unknown[] }; attributes: { name: string; source: string; conflict?: string; multiValued: boolean }[] };
+    const body = res.json<{ connector: { account: { attributes: { name: string }[] } } | null; application: { attributes: unknown[] }; attributes: { name: string; source: string; conflict?: string; multiValued: boolean }[] }>();
     expect(body.connector?.account.attributes.map((x) => x.name)).toContain('userName');
     expect(body.application.attributes).toHaveLength(2);
     const by = new Map(body.attributes.map((x) => [x.name, x]));
@@ -83,7 +83,7 @@ describe.each(testDbKinds())('application test and schema on %s', (kind) => {
   it('answers the application schema alone with the reason when the target cannot be read', async () => {
     const port = await freePort();
     const a = await app({ baseUrl: `http://127.0.0.1:${port}/scim/v2`, retries: 0 }, { token: TOKEN }, { accountSchema: { attributes: [{ name: 'mail', type: 'string', multiValued: false }] } });
-    const body = (await t.call(t.admin, 'GET', `/v1.0/applications/${a.id}/schema`)).json() as { connector: unknown; connectorError: string; attributes: { name: string; source: string }[] };
+    const body = (await t.call(t.admin, 'GET', `/v1.0/applications/${a.id}/schema`)).json<{ connector: unknown; connectorError: string; attributes: { name: string; source: string }[] }>();
     expect(body.connector).toBeNull();
     expect(body.connectorError).toMatch(/ECONNREFUSED/);
     expect(body.attributes).toEqual([expect.objectContaining({ name: 'mail', source: 'application' })]);
