@@ -8,9 +8,9 @@ import { appendAudit, type AuditInput } from '../store/audit.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../store/errors.ts';
 import { identityColumns } from '../store/identities.ts';
-import { countIdentityRows, directReportRows, existingIdentityIds, isUuid, lockIdentityRow, lockManagerGraph, managerChainReaches, pageIdentityRows } from '../store/identity-repo.ts';
+import { countIdentityRows, directReportRows, existingIdentityIds, identityWithRelations, isUuid, lockIdentityRow, lockManagerGraph, managerChainReaches, pageIdentityRows } from '../store/identity-repo.ts';
 import type { IdentityRow } from '../store/tables.ts';
-import { identityFilterMapping, storedIdentityResource, toIdentityRecords, type IdentityRecord, type ReadOptions } from './identity-records.ts';
+import { buildIdentityRecords, identityFilterMapping, storedIdentityResource, toIdentityRecords, type IdentityRecord, type ReadOptions } from './identity-records.ts';
 import { validateIdentity, type ValidIdentity } from './identity-validate.ts';
 import { checkVersion, type Preconditions } from './preconditions.ts';
 import { compileListQuery, mentions, type ListPage, type ListQuery } from './scim-query.ts';
@@ -125,9 +125,10 @@ export function createIdentityService(db: Db): IdentityService {
     },
 
     async get(id, opts) {
-      const row = isUuid(id) ? await db.k.selectFrom('identities').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
-      if (!row) throw notFound(id);
-      return one(db.k, row, opts);
+      const found = await identityWithRelations(db.k, id);
+      if (!found) throw notFound(id);
+      const managers = new Map(found.row.manager_id && found.managerName !== undefined ? [[found.row.manager_id, found.managerName]] : []);
+      return buildIdentityRecords([found.row], managers, opts?.groups ? found.groups : [], opts)[0]!;
     },
 
     async replace(actor, id, body, pre) {

@@ -5,7 +5,7 @@ import { ENTERPRISE_USER_URN, STEWARD_USER_URN } from '../domain/identity.ts';
 import type { FilterSqlMapping } from '../scim/index.ts';
 import { isObject } from '../scim/index.ts';
 import type { Executor } from '../store/db.ts';
-import { groupsOfIdentities, identityNames } from '../store/identity-repo.ts';
+import { groupsOfIdentities, identityNames, type GroupRef } from '../store/identity-repo.ts';
 import type { IdentityRow } from '../store/tables.ts';
 import { USER_RESOURCE_TYPE } from './scim-schema.ts';
 
@@ -32,6 +32,11 @@ export interface ReadOptions {
 export async function toIdentityRecords(db: Executor, rows: readonly IdentityRow[], opts: ReadOptions = {}): Promise<IdentityRecord[]> {
   const managers = await identityNames(db, rows.map((r) => r.manager_id).filter((m): m is string => m !== null));
   const groups = opts.groups ? await groupsOfIdentities(db, rows.map((r) => r.id)) : [];
+  return buildIdentityRecords(rows, managers, groups, opts);
+}
+
+/** Builds records from rows whose managers' names and groups were read already. */
+export function buildIdentityRecords(rows: readonly IdentityRow[], managers: ReadonlyMap<string, string>, groups: readonly GroupRef[], opts: ReadOptions = {}): IdentityRecord[] {
   const byIdentity = new Map<string, { value: string; display: string; type: string }[]>();
   for (const g of groups) {
     const list = byIdentity.get(g.identityId) ?? [];
