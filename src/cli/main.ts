@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import { isStewardError } from '../domain/errors.ts';
 import { PRIVILEGES } from '../domain/privileges.ts';
 import { IMPORT_TARGETS, type ImportTarget } from '../services/import-mapping.ts';
+import { registerAppCommands } from './app-commands.ts';
 import { openBackend, type Backend } from './backend.ts';
 import { loadConfig } from './config.ts';
 import { registerPlanCommands } from './plan-commands.ts';
@@ -125,6 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   registerPlanCommands(program, (s) => (status = s));
+  registerAppCommands(program, (s) => (status = s));
 
   const audit = program.command('audit').description('the audit trail');
   audit
