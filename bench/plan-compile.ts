@@ -2,7 +2,7 @@
 // group assignments per application; accounts in two of the three, some groups to add and
 // remove): identities per second on PGlite and on PostgreSQL. Goal (issue 5): 10,000/s on
 // PostgreSQL. Data is generated with set-based SQL in a fresh database that is dropped after.
-// Run: npx node bench/plan-compile.ts [identities] [batch]   (PostgreSQL from STEWARD_BENCH_DATABASE_URL, default the local server)
+// Run: npx node bench/plan-compile.ts [identities] [batch] [postgres concurrency]   (PostgreSQL from STEWARD_BENCH_DATABASE_URL, default the local server)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,8 @@ import { migrate, openDb, type Db } from '../src/store/db.ts';
 
 const identities = Number(process.argv[2] ?? 100_000);
 const batchSize = Number(process.argv[3] ?? 2_000);
+const pgConcurrency = Number(process.argv[4] ?? 4);
+const only = process.env.STEWARD_BENCH_ONLY; // 'pglite' or 'postgres' to run one
 const pgUrl = process.env.STEWARD_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const work = mkdtempSync(join(tmpdir(), 'steward-bench-plan-'));
 
@@ -77,6 +79,7 @@ async function run(label: string, db: Db, concurrency: number): Promise<void> {
     await lap('grants', () => liveGrants(db.k, probe, new Date())),
     await lap('accounts', () => accountsOfIdentities(db.k, probe)),
     await lap('compile', () => compilePlans(db.k, probe)),
+    await lap('compile again', () => compilePlans(db.k, probe)),
   ].join(', ')}`);
   let requests = 0;
   let next = 0;
@@ -95,12 +98,15 @@ async function run(label: string, db: Db, concurrency: number): Promise<void> {
 }
 
 try {
-  const lite = await openDb({ dataDir: join(work, 'data'), command: 'bench' });
-  try {
-    await run('pglite', lite, 1);
-  } finally {
-    await lite.close();
+  if (only !== 'postgres') {
+    const lite = await openDb({ dataDir: join(work, 'data'), command: 'bench' });
+    try {
+      await run('pglite', lite, 1);
+    } finally {
+      await lite.close();
+    }
   }
+  if (only === 'pglite') process.exit(0);
   const name = `steward_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: pgUrl });
   try {
@@ -114,12 +120,13 @@ try {
   url.pathname = `/${name}`;
   const pgDb = await openDb({ url: url.toString() });
   try {
-    await run('postgres', pgDb, 4);
+    await run('postgres', pgDb, pgConcurrency);
   } finally {
     await pgDb.close();
     // pg's pool resolves end() before its sockets have closed; a forced drop meanwhile would kill them mid-close.
     await new Promise((r) => setTimeout(r, 500));
-    await admin.query(`drop database ${name} with (force)`);
+    if (process.env.STEWARD_BENCH_KEEP) console.log(`kept database ${name}`);
+    else await admin.query(`drop database ${name} with (force)`);
     await admin.end();
   }
 } finally {

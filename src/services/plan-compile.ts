@@ -10,8 +10,8 @@ import type { AccountSchema, AttributeType } from '../domain/schema.ts';
 import { coerceScalar, scalarEquals, valueList } from '../plan/index.ts';
 import type { AccountRequest, AttributeRequest, ProvisioningPlan, Scalar } from '../plan/index.ts';
 import type { Executor } from '../store/db.ts';
-import { accountsOfIdentities, applicationsByIds, catalogued, identitiesByIds, isUuid, liveGrants } from '../store/plans.ts';
-import type { AccountRow, ApplicationRow, IdentityRow } from '../store/tables.ts';
+import { accountsOfIdentities, applicationsByIds, catalogued, identitiesByIds, isUuid, liveGrants, type MappedIdentity, type OwnedAccount } from '../store/plans.ts';
+import type { ApplicationRow } from '../store/tables.ts';
 import { accountState, identityAttribute, schemaOf } from './plan-state.ts';
 
 /** What one identity should have in one application. */
@@ -26,7 +26,7 @@ interface Desired {
  * The policy's grace period is not applied here: holding the request until the period ends
  * belongs to the lifecycle scheduler, which calls this for the end state.
  */
-export function deprovisioningRequest(app: ApplicationRow, account: AccountRow): AccountRequest | undefined {
+export function deprovisioningRequest(app: ApplicationRow, account: OwnedAccount): AccountRequest | undefined {
   const policy = app.deprovisioning_policy as DeprovisioningPolicy | null;
   const action = policy?.action ?? 'Suspend';
   const base = { application: app.name, nativeIdentity: account.native_identity, attributeRequests: [], permissionRequests: [] };
@@ -44,7 +44,7 @@ export function deprovisioningRequest(app: ApplicationRow, account: AccountRow):
   }
 }
 
-function mappedValue(identity: IdentityRow, m: AttributeMapping, type: AttributeType | undefined): Scalar | undefined {
+function mappedValue(identity: MappedIdentity, m: AttributeMapping, type: AttributeType | undefined): Scalar | undefined {
   const raw = identityAttribute(identity, m.identityAttribute);
   if (raw === null || raw === '') return undefined;
   if (type === undefined || type === 'string') return raw;
@@ -78,10 +78,10 @@ function prepare(row: ApplicationRow): PreparedApp {
 }
 
 interface Batch {
-  identities: Map<string, IdentityRow>;
+  identities: Map<string, MappedIdentity>;
   apps: Map<string, PreparedApp>;
   desired: Map<string /* identity */, Map<string /* app id */, Desired>>;
-  accounts: Map<string /* identity */, Map<string /* app id */, AccountRow[]>>;
+  accounts: Map<string /* identity */, Map<string /* app id */, OwnedAccount[]>>;
   /** `appId\nkind\nvalue` of catalogued entitlements found on the batch's accounts. */
   managed: Set<string>;
 }
@@ -106,11 +106,11 @@ async function readBatch(db: Executor, identityIds: string[], now: Date): Promis
     set.add(g.native_value);
   }
 
-  const accounts = new Map<string, Map<string, AccountRow[]>>();
+  const accounts = new Map<string, Map<string, OwnedAccount[]>>();
   const heldValues = new Set<string>();
   for (const a of accountRows) {
     let byApp = accounts.get(a.identity_id!);
-    if (!byApp) accounts.set(a.identity_id!, (byApp = new Map<string, AccountRow[]>()));
+    if (!byApp) accounts.set(a.identity_id!, (byApp = new Map<string, OwnedAccount[]>()));
     const list = byApp.get(a.application_id) ?? [];
     list.push(a);
     byApp.set(a.application_id, list);
@@ -122,7 +122,7 @@ async function readBatch(db: Executor, identityIds: string[], now: Date): Promis
   return { identities: new Map(identityRows.map((r) => [r.id, r])), apps, desired, accounts, managed };
 }
 
-function createRequest(app: PreparedApp, identity: IdentityRow, want: Desired): AccountRequest {
+function createRequest(app: PreparedApp, identity: MappedIdentity, want: Desired): AccountRequest {
   const attributeRequests: AttributeRequest[] = [];
   for (const { mapping, type } of app.mappings) {
     const v = mappedValue(identity, mapping, type);
@@ -133,7 +133,7 @@ function createRequest(app: PreparedApp, identity: IdentityRow, want: Desired): 
   return { application: app.row.name, op: 'Create', attributeRequests, permissionRequests: [] };
 }
 
-function updateRequest(prepared: PreparedApp, identity: IdentityRow, want: Desired, account: AccountRow, managed: Set<string>): AccountRequest | undefined {
+function updateRequest(prepared: PreparedApp, identity: MappedIdentity, want: Desired, account: OwnedAccount, managed: Set<string>): AccountRequest | undefined {
   const app = prepared.row;
   const state = accountState(account, prepared.schema);
   const attributeRequests: AttributeRequest[] = [];
@@ -156,9 +156,9 @@ function updateRequest(prepared: PreparedApp, identity: IdentityRow, want: Desir
   return { application: app.name, op, nativeIdentity: account.native_identity, attributeRequests, permissionRequests: [] };
 }
 
-function planFor(identity: IdentityRow, batch: Batch): ProvisioningPlan {
+function planFor(identity: MappedIdentity, batch: Batch): ProvisioningPlan {
   const desired = batch.desired.get(identity.id) ?? new Map<string, Desired>();
-  const accounts = batch.accounts.get(identity.id) ?? new Map<string, AccountRow[]>();
+  const accounts = batch.accounts.get(identity.id) ?? new Map<string, OwnedAccount[]>();
   const appIds = [...new Set([...desired.keys(), ...accounts.keys()])]
     .map((id) => batch.apps.get(id))
     .filter((a) => a !== undefined)

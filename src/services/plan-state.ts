@@ -7,7 +7,8 @@ import type { Capabilities, Operation } from '../connectors/index.ts';
 import type { AccountSchema, EntitlementKind } from '../domain/schema.ts';
 import { attributeSchema, coerceScalar } from '../plan/index.ts';
 import type { AccountState, PlanValue, Scalar } from '../plan/index.ts';
-import type { AccountRow, ApplicationRow, IdentityRow } from '../store/tables.ts';
+import type { MappedIdentity } from '../store/plans.ts';
+import type { AccountRow, ApplicationRow } from '../store/tables.ts';
 
 export const schemaOf = (app: ApplicationRow): AccountSchema => (app.account_schema as AccountSchema | null) ?? { attributes: [] };
 
@@ -29,7 +30,7 @@ function toScalar(v: unknown): Scalar | undefined {
 }
 
 /** An account row's state, its attributes read through the schema (lists for multi-valued, dates as dates). */
-export function accountState(row: AccountRow, schema: AccountSchema): AccountState {
+export function accountState(row: Pick<AccountRow, 'enabled' | 'locked' | 'attributes'>, schema: AccountSchema): AccountState {
   const attributes: Record<string, PlanValue> = {};
   for (const [name, raw] of Object.entries(row.attributes)) {
     const attr = attributeSchema(schema, name);
@@ -45,7 +46,7 @@ export function accountState(row: AccountRow, schema: AccountSchema): AccountSta
 }
 
 /** An identity's attributes by path, as attribute mappings name them. */
-export function identityAttribute(row: IdentityRow, path: string): string | null {
+export function identityAttribute(row: MappedIdentity, path: string): string | null {
   switch (path) {
     case 'id': return row.id;
     case 'userName': return row.user_name;
@@ -62,7 +63,7 @@ export function identityAttribute(row: IdentityRow, path: string): string | null
 }
 
 /** The identity as the state of its Steward "account" (the target of `Steward`/`IIQ` requests). */
-export function identityState(row: IdentityRow): AccountState {
+export function identityState(row: MappedIdentity): AccountState {
   const attributes: Record<string, PlanValue> = {};
   const put = (name: string, v: string | null) => {
     if (v !== null && v !== '') attributes[name] = v;

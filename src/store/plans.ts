@@ -50,10 +50,14 @@ export function identitiesByRefs(db: Executor, refs: readonly string[]): Promise
     .execute();
 }
 
-/** Identities by id. */
-export function identitiesByIds(db: Executor, ids: readonly string[]): Promise<IdentityRow[]> {
+/** The identity columns attribute mappings read. */
+export const MAPPED_IDENTITY_COLUMNS = ['id', 'user_name', 'external_id', 'active', 'status', 'display_name', 'given_name', 'family_name', 'email', 'department', 'title', 'employee_number'] as const;
+export type MappedIdentity = Pick<IdentityRow, (typeof MAPPED_IDENTITY_COLUMNS)[number]>;
+
+/** Identities by id, the columns attribute mappings read (no timestamps or extension data to parse). */
+export function identitiesByIds(db: Executor, ids: readonly string[]): Promise<MappedIdentity[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  return db.selectFrom('identities').selectAll().where(sql<boolean>`id = any(${ids}::uuid[])`).execute();
+  return db.selectFrom('identities').select(MAPPED_IDENTITY_COLUMNS).where(sql<boolean>`id = any(${ids}::uuid[])`).execute();
 }
 
 /** One live assignment an identity holds, directly or through a group. */
@@ -68,6 +72,7 @@ export interface LiveGrant {
 /**
  * The live assignments (status active, `now` within validFrom/validUntil) of these
  * identities, their own and through their groups, with each entitlement's kind and value.
+ * One held both ways comes twice; callers collect into sets.
  */
 export async function liveGrants(db: Executor, identityIds: readonly string[], now: Date): Promise<LiveGrant[]> {
   if (identityIds.length === 0) return [];
@@ -81,7 +86,7 @@ export async function liveGrants(db: Executor, identityIds: readonly string[], n
         from group_members m join ids on ids.identity_id = m.identity_id
         join assignments a on a.group_id = m.group_id
     )
-    select distinct h.identity_id, h.application_id, h.entitlement_id, e.kind, e.native_value
+    select h.identity_id, h.application_id, h.entitlement_id, e.kind, e.native_value
       from held h left join entitlements e on e.id = h.entitlement_id
      where h.status = 'active'
        and (h.valid_from is null or h.valid_from <= ${now})
@@ -89,10 +94,16 @@ export async function liveGrants(db: Executor, identityIds: readonly string[], n
   return r.rows;
 }
 
-/** The accounts these identities own (as reconciliation matched them). */
-export function accountsOfIdentities(db: Executor, identityIds: readonly string[]): Promise<AccountRow[]> {
+export type OwnedAccount = Pick<AccountRow, 'application_id' | 'native_identity' | 'identity_id' | 'enabled' | 'locked' | 'attributes'>;
+
+/** The accounts these identities own (as reconciliation matched them), the columns a plan needs. */
+export function accountsOfIdentities(db: Executor, identityIds: readonly string[]): Promise<OwnedAccount[]> {
   if (identityIds.length === 0) return Promise.resolve([]);
-  return db.selectFrom('accounts').selectAll().where(sql<boolean>`identity_id = any(${identityIds}::uuid[])`).execute();
+  return db
+    .selectFrom('accounts')
+    .select(['application_id', 'native_identity', 'identity_id', 'enabled', 'locked', 'attributes'])
+    .where(sql<boolean>`identity_id = any(${identityIds}::uuid[])`)
+    .execute();
 }
 
 /** The catalogued entitlements among these values of these applications: what Steward manages. */
