@@ -1,10 +1,15 @@
 /**
- * The Authorization header for SCIM calls: a fixed bearer token, or an OAuth 2.0 client
- * credentials token (RFC 6749 §4.4) fetched once and reused until shortly before it expires.
+ * A bearer Authorization header for HTTP kinds (scim, rest): a fixed token, or an OAuth 2.0
+ * client credentials token (RFC 6749 §4.4) fetched once and reused until shortly before it
+ * expires.
  */
-import { ConnectorError } from '../errors.ts';
-import type { HttpClient } from '../http.ts';
-import type { ScimSettings } from './settings.ts';
+import { ConnectorError } from './errors.ts';
+import type { HttpClient } from './http.ts';
+
+/** Where a bearer token comes from. */
+export type BearerAuth =
+  | { type: 'bearer'; token: string }
+  | { type: 'oauth2_client_credentials'; tokenUrl: string; clientId: string; clientSecret: string; scope?: string; clientAuth: 'basic' | 'body' };
 
 /** Refresh this long before the token's stated expiry, so a call never races it. */
 const EXPIRY_SKEW_MS = 30_000;
@@ -19,7 +24,7 @@ export interface TokenSource {
 }
 
 /** A TokenSource for the settings' auth; OAuth tokens come through `http` (with its timeout and classification). */
-export function createTokenSource(auth: ScimSettings['auth'], http: HttpClient, now: () => number = Date.now): TokenSource {
+export function createTokenSource(auth: BearerAuth, http: HttpClient, now: () => number = Date.now): TokenSource {
   if (auth.type === 'bearer') {
     const header = `Bearer ${auth.token}`;
     return { header: async () => header, invalidate: () => false };

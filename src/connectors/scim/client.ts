@@ -6,7 +6,7 @@
 import { ConnectorError } from '../errors.ts';
 import { plainText } from '../http.ts';
 import type { HttpClient, HttpResponse } from '../http.ts';
-import type { TokenSource } from './auth.ts';
+import type { TokenSource } from '../oauth.ts';
 import { buildMapping } from './mapping.ts';
 import type { ScimMapping, ScimResource } from './mapping.ts';
 import { CORE_USER_SCHEMA, DEFAULT_ENTERPRISE_SCHEMA, DEFAULT_USER_SCHEMA, ENTERPRISE_USER_SCHEMA } from './scim-schema.ts';

@@ -5,7 +5,7 @@ import { ConnectorError, secretScrubber } from '../errors.ts';
 import { createHttpClient } from '../http.ts';
 import { secretSettingNames, settingsOrThrow } from '../settings.ts';
 import { applyScim } from './apply.ts';
-import { createTokenSource } from './auth.ts';
+import { createTokenSource } from '../oauth.ts';
 import { createScimClient, scimErrorText } from './client.ts';
 import type { ScimClient } from './client.ts';
 import { accountAttributes, toAccount } from './mapping.ts';

@@ -1,5 +1,6 @@
 /** The settings of the `scim` connector kind: JSON Schema, and the typed form the connector uses. */
 import type { JsonSchema } from '../contract.ts';
+import type { BearerAuth } from '../oauth.ts';
 
 export const scimSettingsSchema: JsonSchema = {
   type: 'object',
@@ -29,9 +30,7 @@ export const scimSettingsSchema: JsonSchema = {
 
 export interface ScimSettings {
   baseUrl: string;
-  auth:
-    | { type: 'bearer'; token: string }
-    | { type: 'oauth2_client_credentials'; tokenUrl: string; clientId: string; clientSecret: string; scope?: string; clientAuth: 'basic' | 'body' };
+  auth: BearerAuth;
   identityAttribute: 'id' | 'userName';
   patch: 'auto' | 'always' | 'never';
   pageSize: number;
