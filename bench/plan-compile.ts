@@ -16,7 +16,7 @@ import { migrate, openDb, type Db } from '../src/store/db.ts';
 
 const identities = Number(process.argv[2] ?? 100_000);
 const batchSize = Number(process.argv[3] ?? 2_000);
-const pgConcurrency = Number(process.argv[4] ?? 4);
+const pgConcurrency = Number(process.argv[4] ?? 1); // on 2 shared cores, more batches at once only contend with the server
 const only = process.env.STEWARD_BENCH_ONLY; // 'pglite' or 'postgres' to run one
 const pgUrl = process.env.STEWARD_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const work = mkdtempSync(join(tmpdir(), 'steward-bench-plan-'));
