@@ -30,3 +30,5 @@ export { BUILT_IN_KINDS } from './kinds.ts';
 export { scimKind } from './scim/index.ts';
 export { csvKind } from './csv/index.ts';
 export { ldapKind } from './ldap/index.ts';
+export { restKind } from './rest/index.ts';
+export type { RestConnector } from './rest/index.ts';
