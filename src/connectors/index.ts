@@ -31,4 +31,6 @@ export { scimKind } from './scim/index.ts';
 export { csvKind } from './csv/index.ts';
 export { ldapKind } from './ldap/index.ts';
 export { restKind } from './rest/index.ts';
+export { gitlabKind, ACCESS_LEVELS } from './gitlab/index.ts';
+export type { GitlabConnector } from './gitlab/index.ts';
 export type { RestConnector } from './rest/index.ts';

@@ -7,7 +7,7 @@ import { createRegistry } from './registry.ts';
 describe('createRegistry', () => {
   it('finds the built-in kinds by name', () => {
     const r = createRegistry(BUILT_IN_KINDS);
-    expect(r.list().map((k) => k.name)).toEqual(['scim', 'csv', 'ldap', 'rest']);
+    expect(r.list().map((k) => k.name)).toEqual(['scim', 'csv', 'ldap', 'rest', 'gitlab']);
     expect(r.get('ldap')?.secretSettings).toEqual(['bindPassword']);
     expect(r.get('scim')?.secretSettings).toEqual(['token', 'clientSecret']);
     expect(r.get('nope')).toBeUndefined();
