@@ -3,7 +3,7 @@
  * secrets fit its settings schema, and the capabilities and de-provisioning action are
  * ones the connector offers. Fills the defaults that depend on the connector.
  */
-import { validateSettings, type Capabilities, type ConnectorRegistry } from '../connectors/index.ts';
+import { isConnectorError, validateSettings, type Capabilities, type ConnectorRegistry } from '../connectors/index.ts';
 import { DEPROVISIONING_ACTIONS, type DeprovisioningAction } from '../domain/policies.ts';
 import type { Problem } from '../domain/result.ts';
 
@@ -56,6 +56,8 @@ function capabilitiesOf(registry: ConnectorRegistry, input: ConnectorCheckInput)
     void connector.close().catch(() => undefined);
     return capabilities;
   } catch (e) {
+    // A kind's own checks (the rest kind's templates) name their setting; keep each problem apart.
+    if (isConnectorError(e) && e.problems.length > 0) return e.problems.map((p) => problem(p.field === undefined ? 'settings' : `settings.${p.field}`, p.message));
     return [problem('settings', `the ${kind.name} connector refused them: ${(e as Error).message}`)];
   }
 }

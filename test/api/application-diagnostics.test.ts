@@ -89,6 +89,23 @@ describe.each(testDbKinds())('application test and schema on %s', (kind) => {
     expect(body.attributes).toEqual([expect.objectContaining({ name: 'mail', source: 'application' })]);
   });
 
+  it('refuses to save a rest application whose template names an unknown placeholder, naming the operation and the placeholder', async () => {
+    const res = await t.call(t.admin, 'POST', '/v1.0/applications', {
+      name: uniqueName('rest'),
+      connectorKind: 'rest',
+      settings: {
+        baseUrl: 'https://api.example.com',
+        accountMapping: { nativeIdentity: 'id' },
+        operations: { createUser: { method: 'POST', url: '/users/{{nativeIdentity}}', body: { login: '{{attributes.login}}', boss: '{{manager}}' } } },
+      },
+      secrets: { token: TOKEN },
+    });
+    expect(res.statusCode).toBe(400);
+    const problems = res.json<{ error: { problems: { field: string; message: string }[] } }>().error.problems;
+    expect(problems).toEqual([expect.objectContaining({ field: 'settings.operations.createUser.body.boss', message: expect.stringContaining("unknown placeholder '{{manager}}'") })]);
+    expect(res.body).not.toContain(TOKEN);
+  });
+
   it('answers 404 for an unknown application and 403 without manage-applications', async () => {
     const missing = await test('00000000-0000-4000-8000-000000000000');
     expect(missing.statusCode).toBe(404);
