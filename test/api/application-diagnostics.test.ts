@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnectorLimiter, type ConnectorLimiter } from '../../src/connectors/index.ts';
 import { SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import { createServices } from '../../src/services/index.ts';
 import { createSecretBox } from '../../src/store/crypto.ts';
@@ -127,6 +128,23 @@ describe('application test timeout', () => {
   afterAll(async () => {
     hanging.closeAllConnections();
     await new Promise((resolve) => hanging.close(resolve));
+  });
+
+  it("runs under the application's concurrency limit, keyed by its id, with its maxConcurrency", async () => {
+    const db = await createTestDb('pglite');
+    try {
+      const inner = createConnectorLimiter();
+      const seen: { key: string; max: number | undefined }[] = [];
+      const limiter: ConnectorLimiter = { run: (key, work, max) => (seen.push({ key, max }), inner.run(key, work, max)), stats: (k) => inner.stats(k) };
+      const services = createServices({ db, secrets: createSecretBox(randomBytes(32)), limiter });
+      const port = (hanging.address() as AddressInfo).port;
+      const a = await services.applications.create(SYSTEM_ACTOR, { name: uniqueName('lim'), connectorKind: 'scim', settings: { baseUrl: `http://127.0.0.1:${port + 1}/scim/v2`, retries: 0, maxConcurrency: 2 }, secrets: { token: TOKEN } });
+      await services.diagnostics.test(a.id);
+      expect(seen).toEqual([{ key: a.id, max: 2 }]);
+      expect(inner.stats(a.id)).toEqual({ running: 0, waiting: 0 });
+    } finally {
+      await db.close();
+    }
   });
 
   it('gives up after the diagnostic timeout with a message a person can act on', async () => {
