@@ -2,12 +2,15 @@
  * Streaming 20,000 inetOrgPerson entries from a real slapd through the `ldap` connector's
  * listAccounts (Simple Paged Results), against a plain ldapts paged search of the same
  * entries with no processing; and the same listing with group memberships looked up (40
- * groups of 500 members). Connector side only: writing into Steward's store comes later.
+ * groups of 500 members); and the listing written page by page into Steward's accounts
+ * table on PGlite and on PostgreSQL.
  *
  *   npx node bench/connectors-ldap-stream.ts [entries] [pageSize]
  */
 import { Client } from 'ldapts';
 import { ldapKind } from '../src/connectors/index.ts';
+import { upsertAccountPage } from '../src/store/accounts.ts';
+import { onEachDatabase } from './gen/databases.ts';
 import { GROUPS, PEOPLE, slapdUnavailableReason, startSlapd } from '../test/support/slapd.ts';
 
 const ENTRIES = Number(process.argv[2] ?? 20_000);
@@ -84,7 +87,29 @@ async function main(): Promise<void> {
     console.log(`figure: ldap_stream_connector_with_groups = ${rate(bestGroups)} accounts/s`);
     console.log(`figure: ldap_stream_plain_paged_search = ${rate(bestPlain)} accounts/s`);
     console.log(`figure: ldap_stream_ratio = ${(bestPlain / bestConnector).toFixed(2)} ratio`);
-    console.log(`# ${ENTRIES} entries, pages of ${PAGE}, best of ${ROUNDS} rounds; connector side only (no store yet)`);
+    console.log(`# ${ENTRIES} entries, pages of ${PAGE}, best of ${ROUNDS} rounds`);
+    await onEachDatabase(async (label, db) => {
+      const app = await db.k
+        .insertInto('applications')
+        .values({ name: 'ldap', connector_kind: 'ldap', settings: '{}', secrets: '{}', account_schema: '{"attributes":[]}', capabilities: '[]', deprovisioning_policy: '{}', adoption_policy: '{}', remediation_policy: '{}', description: null, owner_id: null })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const stored = await time(async () => {
+        const c = ldapKind.create({ settings: base, secrets });
+        let n = 0;
+        let pending: Promise<unknown> = Promise.resolve();
+        for await (const page of c.listAccounts()) {
+          await pending; // the next page is read while this one is written
+          pending = upsertAccountPage(db.k, app.id, page.items);
+          n += page.items.length;
+        }
+        await pending;
+        await c.close();
+        return n;
+      });
+      if (stored.n !== ENTRIES) throw new Error(`${label}: stored ${stored.n} accounts, expected ${ENTRIES}`);
+      console.log(`figure: ldap_stream_into_store.${label} = ${rate(stored.ms)} accounts/s`);
+    });
   } finally {
     await slapd.stop();
   }
