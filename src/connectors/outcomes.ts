@@ -6,6 +6,7 @@ import type { Problem } from '../domain/result.ts';
 import type { AccountRequest } from '../plan/model.ts';
 import type { Capabilities } from './capabilities.ts';
 import { checkSupported } from './capabilities.ts';
+import type { ChangePlan } from './changes.ts';
 import type { ApplyError, ApplyResult, RequestOutcome, RequestStatus } from './contract.ts';
 import { refused } from './errors.ts';
 
@@ -89,4 +90,17 @@ export function assertApplicable(request: AccountRequest, capabilities: Capabili
     problems.unshift({ code: 'connector.missing_native_identity', field: 'nativeIdentity', message: `is required for ${request.op}` });
   }
   if (problems.length > 0) throw refused('invalid_request', problems);
+}
+
+/**
+ * Marks each attribute request of a change plan by whether it changed anything, or all as
+ * failed; requests for `skip` (an attribute carried out apart, such as group membership)
+ * are left for their own step to mark.
+ */
+export function markPlannedAttributes(t: OutcomeTracker, planned: ChangePlan, skip: string, status: 'committed' | 'failed', message?: string): void {
+  for (const p of planned.requests) {
+    if (p.request.name === skip) continue;
+    if (status === 'failed') t.attribute(p.index, 'failed', message);
+    else t.attribute(p.index, p.changed ? 'committed' : 'unchanged');
+  }
 }

@@ -13,7 +13,7 @@ import type { ChangePlan } from '../changes.ts';
 import { isEffective, planChanges, valueTexts } from '../changes.ts';
 import type { ApplyResult } from '../contract.ts';
 import { ConnectorError, refused, toApplyError } from '../errors.ts';
-import { OutcomeTracker, assertApplicable } from '../outcomes.ts';
+import { OutcomeTracker, assertApplicable, markPlannedAttributes } from '../outcomes.ts';
 import { changeMember, membershipsOf, resolveGroup } from './groups.ts';
 import type { LdapModel } from './model.ts';
 import { GROUPS, PASSWORD, PERMANENTLY_LOCKED, currentTexts, entryValues, escapeDnValue, ldapText, normDn, normValue, rdnOf, searchAttributes, stateOf } from './model.ts';
@@ -161,14 +161,6 @@ async function readEntry(ctx: LdapApplyContext, dn: string): Promise<Entry | nul
   }
 }
 
-function markAttributes(t: OutcomeTracker, planned: ChangePlan, status: 'committed' | 'failed', message?: string): void {
-  for (const p of planned.requests) {
-    if (p.request.name === GROUPS) continue;
-    if (status === 'failed') t.attribute(p.index, 'failed', message);
-    else t.attribute(p.index, p.changed ? 'committed' : 'unchanged');
-  }
-}
-
 async function applyMemberships(ctx: LdapApplyContext, t: OutcomeTracker, planned: ChangePlan, dn: string): Promise<void> {
   const groups = ctx.settings.groups;
   const c = planned.changes.get(GROUPS);
@@ -236,11 +228,11 @@ async function createEntry(ctx: LdapApplyContext, request: AccountRequest, model
     const err = toApplyError(e);
     t.account('failed');
     t.error(err);
-    markAttributes(t, planned, 'failed', err.message);
+    markPlannedAttributes(t, planned, GROUPS, 'failed', err.message);
     return t.result(null);
   }
   t.account('committed');
-  markAttributes(t, planned, 'committed');
+  markPlannedAttributes(t, planned, GROUPS, 'committed');
   if (pwIndex >= 0 && ctx.settings.passwordMode === 'attribute') t.attribute(pwIndex, 'committed');
   await applyMemberships(ctx, t, planned, dn);
   if (ctx.settings.passwordMode === 'exop') await setPassword(ctx, t, request, dn);
@@ -313,11 +305,11 @@ async function modifyEntry(ctx: LdapApplyContext, request: AccountRequest, model
       const err = toApplyError(e);
       t.error(err);
       if (accountOp !== undefined) t.account('failed');
-      markAttributes(t, planned, 'failed', err.message);
+      markPlannedAttributes(t, planned, GROUPS, 'failed', err.message);
       return t.result(dn);
     }
   }
-  markAttributes(t, planned, 'committed');
+  markPlannedAttributes(t, planned, GROUPS, 'committed');
   await applyMemberships(ctx, t, planned, entry.dn);
   await setPassword(ctx, t, request, entry.dn);
   return t.result(entry.dn);

@@ -10,7 +10,7 @@ import type { AttributeChange, ChangePlan } from '../changes.ts';
 import { isEffective, planChanges, valueTexts } from '../changes.ts';
 import type { ApplyResult } from '../contract.ts';
 import { ConnectorError, refused, toApplyError } from '../errors.ts';
-import { OutcomeTracker, assertApplicable } from '../outcomes.ts';
+import { OutcomeTracker, assertApplicable, markPlannedAttributes } from '../outcomes.ts';
 import type { ScimClient } from './client.ts';
 import type { MappedAttribute, PatchOperation, ScimMapping, ScimResource } from './mapping.ts';
 import { patchOperations, readAttribute, writeIntoResource, writeScalar } from './mapping.ts';
@@ -139,15 +139,6 @@ interface Ctx extends ScimApplyContext {
   useEtag: boolean;
 }
 
-/** Marks each attribute request (other than groups) by whether the plan changed it. */
-function markAttributes(t: OutcomeTracker, planned: ChangePlan, status: 'committed' | 'failed', message?: string): void {
-  for (const p of planned.requests) {
-    if (p.request.name === GROUPS) continue;
-    if (status === 'failed') t.attribute(p.index, 'failed', message);
-    else t.attribute(p.index, p.changed ? 'committed' : 'unchanged');
-  }
-}
-
 async function applyMemberships(ctx: Ctx, t: OutcomeTracker, planned: ChangePlan, userId: string): Promise<void> {
   const change = planned.changes.get(GROUPS);
   const groupRequests = planned.requests.filter((p) => p.request.name === GROUPS);
@@ -189,11 +180,11 @@ async function createUser(ctx: Ctx, request: AccountRequest): Promise<ApplyResul
     const err = toApplyError(e);
     t.account('failed');
     t.error(err);
-    markAttributes(t, planned, 'failed', err.message);
+    markPlannedAttributes(t, planned, GROUPS, 'failed', err.message);
     return t.result(null);
   }
   t.account('committed');
-  markAttributes(t, planned, 'committed');
+  markPlannedAttributes(t, planned, GROUPS, 'committed');
   const userId = String(created.id);
   await applyMemberships(ctx, t, planned, userId);
   return t.result(identityOf(created, ctx.settings.identityAttribute) ?? userId);
@@ -274,11 +265,11 @@ async function modifyUser(ctx: Ctx, request: AccountRequest): Promise<ApplyResul
         const err = toApplyError(e);
         t.error(err);
         if (wantActive !== undefined && activeChanges) t.account('failed');
-        markAttributes(t, planned, 'failed', err.message);
+        markPlannedAttributes(t, planned, GROUPS, 'failed', err.message);
         return t.result(nativeIdentity);
       }
     }
-    markAttributes(t, planned, 'committed');
+    markPlannedAttributes(t, planned, GROUPS, 'committed');
     await applyMemberships(ctx, t, planned, id);
     // A Modify may rename the userName that is the nativeIdentity.
     return t.result((updated === undefined ? undefined : identityOf(updated, ctx.settings.identityAttribute)) ?? nativeIdentity);
