@@ -8,7 +8,7 @@ import type { Capabilities } from './capabilities.ts';
 import { checkSupported } from './capabilities.ts';
 import type { ChangePlan } from './changes.ts';
 import type { ApplyError, ApplyResult, RequestOutcome, RequestStatus } from './contract.ts';
-import { refused } from './errors.ts';
+import { ConnectorError, refused, toApplyError } from './errors.ts';
 
 /** Tracks the status of each attribute and permission request of one AccountRequest. */
 export class OutcomeTracker {
@@ -27,6 +27,16 @@ export class OutcomeTracker {
   /** Records the account-level operation's status (create, delete, disable…). */
   account(status: RequestStatus): void {
     this.#accountStatus = status;
+  }
+
+  /** Records a delete that threw: a 404 means the account is gone already, which is what a delete wants. */
+  deleteFailed(e: unknown): void {
+    if (e instanceof ConnectorError && e.status === 404) {
+      this.account('unchanged');
+      return;
+    }
+    this.account('failed');
+    this.error(toApplyError(e));
   }
 
   attribute(index: number, status: RequestStatus, message?: string): void {

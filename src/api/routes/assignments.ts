@@ -6,6 +6,7 @@ import { actorOf, type RouteSpec } from '../route.ts';
 import { DateTime, IdParam, Nullable, Page, PageQuery, Uuid, errors } from '../schemas.ts';
 import { wirePage } from './applications.ts';
 import type { RouteDeps } from './deps.ts';
+import { EntitlementWire } from './entitlements.ts';
 
 export const AssignmentWire = Type.Object({
   id: Uuid,
@@ -29,16 +30,7 @@ const HeldEntitlementWire = Type.Object({
   validFrom: Nullable(DateTime),
   validUntil: Nullable(DateTime),
   inEffect: Type.Boolean(),
-  entitlement: Type.Object({
-    id: Uuid,
-    applicationId: Uuid,
-    kind: Type.String(),
-    nativeValue: Type.String(),
-    name: Type.String(),
-    description: Nullable(Type.String()),
-    ownerId: Nullable(Type.String()),
-    requestable: Type.Boolean(),
-  }),
+  entitlement: Type.Omit(EntitlementWire, ['createdAt', 'updatedAt']),
 });
 
 const instant = (description: string) => Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time', description }));

@@ -141,11 +141,7 @@ async function remove(ctx: GitlabApplyContext, request: AccountRequest): Promise
       t.account('committed');
     }
   } catch (e) {
-    if (e instanceof ConnectorError && e.status === 404) t.account('unchanged');
-    else {
-      t.account('failed');
-      t.error(toApplyError(e));
-    }
+    t.deleteFailed(e);
   }
   return t.result(id);
 }

@@ -123,11 +123,7 @@ async function remove(ctx: RestApplyContext, request: AccountRequest): Promise<A
     await call(ctx, 'deleteUser', { nativeIdentity });
     t.account('committed');
   } catch (e) {
-    if (e instanceof ConnectorError && e.status === 404) t.account('unchanged');
-    else {
-      t.account('failed');
-      t.error(toApplyError(e));
-    }
+    t.deleteFailed(e);
   }
   return t.result(nativeIdentity);
 }

@@ -211,11 +211,7 @@ async function deleteUser(ctx: ScimApplyContext, request: AccountRequest): Promi
     await ctx.client.send('DELETE', `/Users/${encodeURIComponent(id)}`);
     t.account('committed');
   } catch (e) {
-    if (e instanceof ConnectorError && e.status === 404) t.account('unchanged');
-    else {
-      t.account('failed');
-      t.error(toApplyError(e));
-    }
+    t.deleteFailed(e);
   }
   return t.result(nativeIdentity);
 }
