@@ -13,6 +13,8 @@ export type DbKind = 'pglite' | 'postgres';
 export interface Db {
   readonly kind: DbKind;
   readonly k: Kysely<Database>;
+  /** PostgreSQL only: the URL it was opened with (the job queue opens its own pool on it). */
+  readonly url?: string;
   /** The embedded data directory's lock, when this process holds one. */
   readonly lock: DirectoryLock | undefined;
   /** Runs `fn` in one transaction; everything it writes commits or nothing does. */
@@ -51,7 +53,7 @@ export async function openDb(options: OpenOptions): Promise<Db> {
       },
     });
     const k = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return makeDb('postgres', k, undefined);
+    return { ...makeDb('postgres', k, undefined), url: options.url };
   }
   let lock: DirectoryLock | undefined;
   let dir: string | undefined;

@@ -71,6 +71,13 @@ export class PgliteWorkerClient {
     return { rows: res.rows ?? [], affectedRows: res.affectedRows ?? 0 };
   }
 
+  /** Runs several statements without parameters and returns the rows of all of them, in order. */
+  async script(sql: string): Promise<{ rows: Record<string, unknown>[]; affectedRows: number }> {
+    const res = await this.send({ op: 'script', sql });
+    if (res.error) throw new PgliteError(res.error);
+    return { rows: res.rows ?? [], affectedRows: res.affectedRows ?? 0 };
+  }
+
   /** Runs a script of several statements without parameters. */
   async exec(sql: string): Promise<void> {
     const res = await this.send({ op: 'exec', sql });
@@ -158,6 +165,9 @@ class PgliteDriver implements Driver {
   }
 }
 
+/** A `;` followed by more text: more than one statement. */
+const MULTI_STATEMENT = /;\s*\S/;
+
 class PgliteConnection implements DatabaseConnection {
   private readonly client: PgliteWorkerClient;
   readonly release: () => void;
@@ -166,7 +176,9 @@ class PgliteConnection implements DatabaseConnection {
     this.release = release;
   }
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    const r = await this.client.query(q.sql, q.parameters);
+    // PGlite's extended protocol takes one statement; a parameterless text of several
+    // statements (the job queue's own BEGIN … COMMIT blocks) goes through the simple protocol.
+    const r = q.parameters.length === 0 && MULTI_STATEMENT.test(q.sql) ? await this.client.script(q.sql) : await this.client.query(q.sql, q.parameters);
     return { rows: r.rows as R[], numAffectedRows: BigInt(r.affectedRows) };
   }
   // eslint-disable-next-line require-yield -- streaming is not offered by PGlite's query API

@@ -7,7 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 
 export interface WorkerRequest {
   id: number;
-  op: 'query' | 'exec' | 'dump' | 'close';
+  op: 'query' | 'exec' | 'script' | 'dump' | 'close';
   sql?: string;
   params?: unknown[];
 }
@@ -46,6 +46,18 @@ async function handle(msg: WorkerRequest): Promise<WorkerResponse> {
       case 'exec': {
         await db.exec(msg.sql ?? '');
         return { id: msg.id, rows: [], affectedRows: 0 };
+      }
+      case 'script': {
+        // Several statements without parameters (the job queue's locked blocks): the rows of
+        // every statement, in order. A failed script that opened a transaction is rolled back,
+        // so the single session is not left in an aborted transaction.
+        try {
+          const results = await db.exec(msg.sql ?? '');
+          return { id: msg.id, rows: results.flatMap((r) => r.rows as Record<string, unknown>[]), affectedRows: results.reduce((n, r) => n + (r.affectedRows ?? 0), 0) };
+        } catch (e) {
+          if (/^\s*begin\b/i.test(msg.sql ?? '')) await db.exec('rollback').catch(() => undefined);
+          throw e;
+        }
       }
       case 'dump': {
         const blob = await db.dumpDataDir('none');

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { migrate, openDb, type Db, type DbKind } from '../../src/store/db.ts';
 import { MIGRATIONS } from '../../src/store/migrations/index.ts';
+import { installJobQueue } from '../../src/jobs/index.ts';
+import bossPackage from 'pg-boss/package.json' with { type: 'json' };
 
 /** The database kinds this run tests against. */
 export function testDbKinds(): DbKind[] {
@@ -14,7 +16,7 @@ export function testDbKinds(): DbKind[] {
 }
 
 const templatePath = (): string => {
-  const key = createHash('sha256').update(Object.keys(MIGRATIONS).join('\n')).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update([...Object.keys(MIGRATIONS), `pg-boss ${bossPackage.version}`].join('\n')).digest('hex').slice(0, 16);
   return join(tmpdir(), `steward-pglite-template-${key}.tar`);
 };
 
@@ -29,6 +31,7 @@ export async function createTestDb(kind: DbKind): Promise<Db> {
     }
     const db = await openDb({});
     await migrate(db);
+    await installJobQueue(db);
     // Initialising a cluster costs seconds; later test files start from this dump instead.
     const tmp = `${template}.${process.pid}.tmp`;
     writeFileSync(tmp, await db.dump!());
