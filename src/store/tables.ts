@@ -107,6 +107,8 @@ export interface AssignmentsTable {
 export interface ApiClientsTable {
   id: Generated<string>;
   name: string;
+  /** The identity this client acts for (an approver deciding, a requester asking); null for machine clients. */
+  identity_id: ColumnType<string | null, string | null | undefined, string | null>;
   token_prefix: string;
   token_hash: Buffer | Uint8Array;
   privileges: string[];
@@ -129,6 +131,125 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+export interface ApprovalChainsTable {
+  id: Generated<string>;
+  name: string;
+  application_id: string;
+  entitlement_id: string | null;
+  condition: Json<unknown> | null;
+  priority: Generated<number>;
+  is_default: Generated<boolean>;
+  steps: Json<unknown>;
+  expires_after_days: number | null;
+  audit_after_days: number | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface AccessRequestsTable {
+  id: Generated<string>;
+  requester_id: string | null;
+  requested_by: string;
+  beneficiary_id: string;
+  application_id: string;
+  entitlement_id: string | null;
+  justification: string;
+  end_date: Date | null;
+  status: Generated<string>;
+  assignment_id: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  decided_at: Date | null;
+}
+
+export interface ApprovalFlowsTable {
+  id: Generated<string>;
+  request_id: string;
+  chain_id: string | null;
+  chain: Json<unknown>;
+  current_step: Generated<number>;
+  status: Generated<string>;
+  created_at: CreatedAt;
+  closed_at: Date | null;
+}
+
+export interface ApprovalTasksTable {
+  id: Generated<string>;
+  flow_id: string;
+  step: number;
+  approver_id: string;
+  status: Generated<string>;
+  comment: string | null;
+  decided_by: string | null;
+  escalated_from: string | null;
+  due_at: Date | null;
+  remind_at: Date | null;
+  reminders: Generated<number>;
+  decided_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export interface ActionChainsTable {
+  id: Generated<string>;
+  application_id: string;
+  entitlement_id: string | null;
+  purpose: string;
+  scripts: Json<unknown>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ActionFlowsTable {
+  id: Generated<string>;
+  chain_id: string | null;
+  application_id: string;
+  entitlement_id: string | null;
+  identity_id: string | null;
+  assignment_id: string | null;
+  request_id: string | null;
+  purpose: string;
+  status: Generated<string>;
+  context: Json<Record<string, unknown>>;
+  created_by: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  finished_at: Date | null;
+}
+
+export interface ActionFlowScriptsTable {
+  id: Generated<string>;
+  flow_id: string;
+  position: number;
+  type: string;
+  metadata: Json<Record<string, unknown>>;
+  status: Generated<string>;
+  attempts: Generated<number>;
+  started_at: Date | null;
+  finished_at: Date | null;
+  next_attempt_at: Date | null;
+  output: Json<unknown> | null;
+  last_error: Json<unknown> | null;
+}
+
+export interface DecisionTokensTable {
+  id: Generated<string>;
+  token_hash: Buffer | Uint8Array;
+  channel: string;
+  task_id: string | null;
+  script_id: string | null;
+  expires_at: Date;
+  used_at: Date | null;
+  decision: string | null;
+  created_at: CreatedAt;
+}
+
+export interface SlackReplaysTable {
+  signature: string;
+  seen_at: CreatedAt;
+}
+
 /** Steward's tables, as Kysely sees them. */
 export interface Database {
   identities: IdentitiesTable;
@@ -140,6 +261,15 @@ export interface Database {
   assignments: AssignmentsTable;
   api_clients: ApiClientsTable;
   audit_events: AuditEventsTable;
+  approval_chains: ApprovalChainsTable;
+  access_requests: AccessRequestsTable;
+  approval_flows: ApprovalFlowsTable;
+  approval_tasks: ApprovalTasksTable;
+  action_chains: ActionChainsTable;
+  action_flows: ActionFlowsTable;
+  action_flow_scripts: ActionFlowScriptsTable;
+  decision_tokens: DecisionTokensTable;
+  slack_replays: SlackReplaysTable;
 }
 
 export type IdentityRow = Selectable<IdentitiesTable>;
