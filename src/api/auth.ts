@@ -33,7 +33,7 @@ export function createAuthenticator(clients: ClientService, extra?: (token: stri
         cache.delete(token);
         return undefined;
       }
-      const actor: Actor = { kind: 'client', id: client.id, name: client.name, privileges: client.privileges };
+      const actor: Actor = { kind: 'client', id: client.id, name: client.name, privileges: client.privileges, identityId: client.identityId };
       if (cache.size >= CACHE_MAX) cache.clear();
       cache.set(token, { actor, until: now + CACHE_MS });
       return actor;

@@ -6,6 +6,8 @@ export interface Actor {
   id: string | null;
   name: string;
   privileges: readonly Privilege[];
+  /** The identity an API client acts for (requests, approvals); absent for machine clients. */
+  identityId?: string | null;
 }
 
 /** How an actor is written in the audit trail. */

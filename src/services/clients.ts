@@ -12,6 +12,8 @@ export interface ApiClient {
   id: string;
   name: string;
   privileges: Privilege[];
+  /** The identity the client acts for (as requester or approver); null for a machine client. */
+  identityId: string | null;
   tokenPrefix: string;
   createdAt: Date;
   revokedAt: Date | null;
@@ -27,6 +29,7 @@ const toClient = (r: ApiClientRow): ApiClient => ({
   id: r.id,
   name: r.name,
   privileges: r.privileges.filter(isPrivilege),
+  identityId: r.identity_id,
   tokenPrefix: r.token_prefix,
   createdAt: r.created_at,
   revokedAt: r.revoked_at,
@@ -39,7 +42,7 @@ export function newToken(): { token: string; prefix: string } {
 }
 
 export interface ClientService {
-  create(actor: Actor, input: { name: string; privileges: string[]; token?: string }): Promise<{ client: ApiClient; token: string }>;
+  create(actor: Actor, input: { name: string; privileges: string[]; token?: string; identityId?: string | null }): Promise<{ client: ApiClient; token: string }>;
   list(page: { afterName?: string; limit: number }): Promise<ApiClient[]>;
   get(id: string): Promise<ApiClient>;
   revoke(actor: Actor, id: string): Promise<ApiClient>;
@@ -81,9 +84,13 @@ export function createClientService(db: Db): ClientService {
       }
       try {
         const row = await db.tx(async (trx) => {
+          if (input.identityId) {
+            const who = await trx.selectFrom('identities').select('id').where('id', '=', input.identityId).executeTakeFirst();
+            if (!who) throw new StewardError('identity.not_found', `identityId: no identity has id ${input.identityId}`);
+          }
           const r = await trx
             .insertInto('api_clients')
-            .values({ name: input.name, token_prefix: prefix, token_hash: hashToken(token), privileges })
+            .values({ name: input.name, token_prefix: prefix, token_hash: hashToken(token), privileges, identity_id: input.identityId ?? null })
             .returningAll()
             .executeTakeFirstOrThrow();
           await appendAudit(trx, [{ actor: actorLabel(actor), action: 'client.create', objectType: 'client', objectId: r.id, after: toClient(r) }]);

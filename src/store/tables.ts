@@ -72,6 +72,12 @@ export interface AccountsTable {
   enabled: Generated<boolean>;
   locked: Generated<boolean>;
   attributes: Json<Record<string, unknown>>;
+  /** Reconciliation's snapshot hash of what the target last showed (null until a run sees the account). */
+  hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The entitlements the target last showed, `[{ kind, nativeValue }]`, sorted. */
+  entitlements: ColumnType<unknown, string | undefined, string>;
+  /** When a reconciliation run last found the account gone from the target. */
+  removed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -100,6 +106,8 @@ export interface AssignmentsTable {
   status: Generated<string>;
   valid_from: Date | null;
   valid_until: Date | null;
+  review_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  expiry_notified_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -250,6 +258,86 @@ export interface SlackReplaysTable {
   seen_at: CreatedAt;
 }
 
+export interface ReconciliationRunsTable {
+  id: Generated<string>;
+  application_id: string;
+  requested_mode: string;
+  mode: string;
+  status: Generated<string>;
+  phase: Generated<string>;
+  entitlement_cursor: string | null;
+  account_cursor: string | null;
+  page_size: number;
+  pages: Generated<number>;
+  entitlements_seen: Generated<number>;
+  accounts_seen: Generated<number>;
+  accounts_new: Generated<number>;
+  accounts_changed: Generated<number>;
+  accounts_removed: Generated<number>;
+  accounts_matched: Generated<number>;
+  accounts_unmatched: Generated<number>;
+  accounts_orphan: Generated<number>;
+  remediations_pending: Generated<number>;
+  remediations_held: Generated<number>;
+  remediations_applied: Generated<number>;
+  baseline: Generated<boolean>;
+  safety_threshold: number;
+  held_reason: string | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+  started_by: string;
+  created_at: CreatedAt;
+  started_at: Date | null;
+  finished_at: Date | null;
+  updated_at: UpdatedAt;
+}
+
+export interface ReconciliationStagingTable {
+  run_id: string;
+  native_identity: string;
+  attributes: Json<Record<string, unknown>>;
+  enabled: boolean;
+  locked: boolean;
+  entitlements: Json<unknown>;
+  hash: string;
+}
+
+export interface ReconciliationDeltasTable {
+  run_id: string;
+  account_id: string;
+  kind: string;
+  changes: Json<unknown>;
+}
+
+export interface RemediationsTable {
+  id: Generated<string>;
+  run_id: string | null;
+  application_id: string;
+  account_id: string;
+  identity_id: string | null;
+  change: string;
+  entitlement: Json<unknown> | null;
+  action: string;
+  status: string;
+  decision: string | null;
+  decided_by: string | null;
+  decided_at: Date | null;
+  plan: Json<unknown> | null;
+  flow_ids: Json<unknown> | null;
+  error: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ReconciliationSettingsTable {
+  application_id: string;
+  schedule: string | null;
+  schedule_mode: Generated<string>;
+  safety_threshold: Generated<number>;
+  page_size: Generated<number>;
+  updated_at: UpdatedAt;
+}
+
 /** Steward's tables, as Kysely sees them. */
 export interface Database {
   identities: IdentitiesTable;
@@ -270,6 +358,11 @@ export interface Database {
   action_flow_scripts: ActionFlowScriptsTable;
   decision_tokens: DecisionTokensTable;
   slack_replays: SlackReplaysTable;
+  reconciliation_runs: ReconciliationRunsTable;
+  reconciliation_staging: ReconciliationStagingTable;
+  reconciliation_deltas: ReconciliationDeltasTable;
+  remediations: RemediationsTable;
+  reconciliation_settings: ReconciliationSettingsTable;
 }
 
 export type IdentityRow = Selectable<IdentitiesTable>;

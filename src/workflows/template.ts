@@ -61,7 +61,13 @@ function lookup(vars: Record<string, unknown>, path: string): unknown {
   return at;
 }
 
-const text = (v: unknown): string => (v === undefined || v === null ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v));
+function text(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
+}
 
 /**
  * Fills the placeholders of `value` from `vars`. A string that is exactly one placeholder

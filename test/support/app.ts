@@ -15,6 +15,8 @@ export interface TestApp {
   services: Services;
   /** A token of a new client holding exactly these privileges. */
   token(...privileges: Privilege[]): Promise<string>;
+  /** A token of a new client acting for this identity, holding these privileges. */
+  tokenFor(identityId: string, ...privileges: Privilege[]): Promise<string>;
   /** An admin token, made once. */
   admin: string;
   /** inject() with a bearer token. */
@@ -31,11 +33,14 @@ export async function createTestApp(kind: DbKind): Promise<TestApp> {
   const app = await buildApp({ services, logger: false });
   const token = async (...privileges: Privilege[]) => (await services.clients.create(SYSTEM_ACTOR, { name: uniqueName('client'), privileges })).token;
   const admin = await token('admin');
+  const tokenFor = async (identityId: string, ...privileges: Privilege[]) =>
+    (await services.clients.create(SYSTEM_ACTOR, { name: uniqueName('client'), privileges, identityId })).token;
   return {
     app,
     db,
     services,
     token,
+    tokenFor,
     admin,
     call: (tok, method, url, body, headers = {}) =>
       app.inject({

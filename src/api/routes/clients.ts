@@ -10,6 +10,7 @@ const Client = Type.Object({
   id: Type.String(),
   name: Type.String(),
   privileges: Type.Array(Type.String()),
+  identityId: Nullable(Type.String({ description: 'The identity the client acts for as requester or approver; null for a machine client.' })),
   tokenPrefix: Type.String(),
   createdAt: DateTime,
   revokedAt: Nullable(DateTime),
@@ -19,6 +20,7 @@ const CreateClient = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
     privileges: Type.Array(Type.Union(PRIVILEGES.map((p) => Type.Literal(p))), { minItems: 1, maxItems: PRIVILEGES.length }),
+    identityId: Type.Optional(Type.String({ format: 'uuid', description: 'Make the client act for this identity: its requests are that identity\'s, and it decides the approvals that wait on that identity.' })),
   },
   { additionalProperties: false },
 );
@@ -34,7 +36,7 @@ export function clientRoutes({ services, auth }: RouteDeps): RouteSpec[] {
       privilege: 'admin',
       summary: 'Create an API client; the answer holds its token, shown this once',
       tags: ['clients'],
-      schema: { body: CreateClient, response: { 201: Type.Object({ client: Client, token: Type.String() }), ...errors(400, 409) } },
+      schema: { body: CreateClient, response: { 201: Type.Object({ client: Client, token: Type.String() }), ...errors(400, 404, 409) } },
       handler: async (req, reply) => {
         const body = req.body as Static<typeof CreateClient>;
         const out = await services.clients.create(actorOf(req), body);

@@ -10,6 +10,11 @@ const NO_ENTITLEMENT = `'00000000-0000-0000-0000-000000000000'::uuid`;
 export async function up(db: Kysely<unknown>): Promise<void> {
   await runStatements(db, [
     `alter table api_clients add column identity_id uuid references identities (id) on delete set null`,
+    // Time-bound access: when an approved assignment must be reviewed again, and when its
+    // holder and owner were told that it ends soon.
+    `alter table assignments add column review_at timestamptz`,
+    `alter table assignments add column expiry_notified_at timestamptz`,
+    `create index assignments_valid_until_idx on assignments (valid_until) where status in ('pending', 'active') and valid_until is not null`,
     `create table approval_chains (
       id uuid primary key default gen_random_uuid(),
       name text not null,
@@ -147,6 +152,9 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     'drop table approval_flows',
     'drop table access_requests',
     'drop table approval_chains',
+    'drop index assignments_valid_until_idx',
+    'alter table assignments drop column expiry_notified_at',
+    'alter table assignments drop column review_at',
     'alter table api_clients drop column identity_id',
   ]);
 }

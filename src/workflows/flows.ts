@@ -1,0 +1,567 @@
+/**
+ * ActionFlows (seed 000): the run of an ActionChain for one assignment, or of one
+ * AccountRequest of a plan. Each ActionFlowScript runs as one job of the durable queue;
+ * what it did is recorded in `action_flow_scripts` (status, attempts, timestamps, output,
+ * last error), so a worker killed at any moment loses nothing: the job comes back, the
+ * script is found `running` with no outcome, and its runner is told to look before it acts.
+ *
+ * A script that succeeds enqueues the next in the same transaction; a retryable failure
+ * is tried again after an exponential backoff with jitter (never sooner than the target's
+ * Retry-After); a permanent one, or one that used up its attempts, fails the flow. A failed
+ * flow can be retried from the script that failed; a flow can be cancelled until it ends.
+ */
+import { sql } from 'kysely';
+import { isConnectorError } from '../connectors/index.ts';
+import { actorLabel, type Actor } from '../domain/actor.ts';
+import { StewardError } from '../domain/errors.ts';
+import type { JobQueue } from '../jobs/index.ts';
+import { appendAudit } from '../store/audit.ts';
+import type { Db, Executor } from '../store/db.ts';
+import type { ActionFlowScriptsTable } from '../store/tables.ts';
+import type { Selectable } from 'kysely';
+import { parseScriptType } from './script-types.ts';
+import { render } from './template.ts';
+import type { FlowRun, RunnerDeps, ScriptOutcome, ScriptRunner } from './runners/types.ts';
+
+export const FLOW_QUEUE = 'flow.script';
+
+export const FLOW_STATUSES = ['pending', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
+export type FlowStatus = (typeof FLOW_STATUSES)[number];
+export const SCRIPT_STATUSES = ['pending', 'running', 'waiting', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
+export type ScriptStatus = (typeof SCRIPT_STATUSES)[number];
+export type FlowPurpose = 'provisioning' | 'deprovisioning' | 'plan';
+
+/** One step of a chain: a script type and its metadata (placeholders not yet filled). */
+export interface ChainScript {
+  type: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface NewFlow {
+  purpose: FlowPurpose;
+  applicationId: string;
+  entitlementId?: string | null;
+  identityId?: string | null;
+  assignmentId?: string | null;
+  requestId?: string | null;
+  chainId?: string | null;
+  scripts: readonly ChainScript[];
+  context?: Record<string, unknown>;
+  createdBy: string;
+}
+
+export interface FlowScript {
+  id: string;
+  position: number;
+  type: string;
+  metadata: Record<string, unknown>;
+  status: ScriptStatus;
+  attempts: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  nextAttemptAt: Date | null;
+  output: unknown;
+  lastError: unknown;
+}
+
+export interface ActionFlow {
+  id: string;
+  purpose: FlowPurpose;
+  status: FlowStatus;
+  applicationId: string;
+  entitlementId: string | null;
+  identityId: string | null;
+  assignmentId: string | null;
+  requestId: string | null;
+  chainId: string | null;
+  createdBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+  scripts?: FlowScript[];
+}
+
+export interface RetryPolicy {
+  /** Attempts before a retryable failure fails the script. */
+  maxAttempts: number;
+  /** First backoff, in ms; doubled each attempt, with jitter. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 2_000, maxDelayMs: 15 * 60_000 };
+
+export interface FlowEngineDeps {
+  db: Db;
+  queue?: JobQueue;
+  runners: readonly ScriptRunner[];
+  runnerDeps: RunnerDeps;
+  retry?: Partial<RetryPolicy>;
+  now?: () => Date;
+  /** Per-application limit on running scripts across workers (the application's maxConcurrency). */
+  groupLimit?: (applicationId: string) => Promise<number>;
+  log?: { warn(fields: object, msg?: string): void; error(fields: object, msg?: string): void };
+}
+
+export interface FlowFilter {
+  status?: FlowStatus;
+  identityId?: string;
+  applicationId?: string;
+  assignmentId?: string;
+  requestId?: string;
+  /** Keyset: the previous page's last (createdAt, id). */
+  after?: [string, string];
+  limit: number;
+}
+
+export interface FlowEngine {
+  /** Inserts a flow and its scripts and enqueues the first, in `tx`. Call `wake()` after the commit. */
+  create(tx: Executor, flow: NewFlow): Promise<string>;
+  /** Tells this process's workers that scripts were enqueued. */
+  wake(): void;
+  /** Carries out one script attempt (the queue's job handler). */
+  runScript(scriptId: string): Promise<void>;
+  /** A person decided on a waiting script (an approval prompt): approve continues the flow, deny fails it. */
+  resumeScript(scriptId: string, decision: 'approve' | 'deny', via: string): Promise<void>;
+  retry(actor: Actor, flowId: string): Promise<ActionFlow>;
+  cancel(actor: Actor, flowId: string): Promise<ActionFlow>;
+  get(flowId: string): Promise<ActionFlow>;
+  list(f: FlowFilter): Promise<{ items: ActionFlow[]; next: [string, string] | null }>;
+  /** Starts this process's flow workers. */
+  work(options?: { concurrency?: number; batchSize?: number }): Promise<void>;
+}
+
+type ScriptRow = Selectable<ActionFlowScriptsTable>;
+
+const toScript = (r: ScriptRow): FlowScript => ({
+  id: r.id,
+  position: r.position,
+  type: r.type,
+  metadata: r.metadata,
+  status: r.status as ScriptStatus,
+  attempts: r.attempts,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  nextAttemptAt: r.next_attempt_at,
+  output: r.output,
+  lastError: r.last_error,
+});
+
+interface FlowRowish {
+  id: string;
+  purpose: string;
+  status: string;
+  application_id: string;
+  entitlement_id: string | null;
+  identity_id: string | null;
+  assignment_id: string | null;
+  request_id: string | null;
+  chain_id: string | null;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+const toFlow = (r: FlowRowish): ActionFlow => ({
+  id: r.id,
+  purpose: r.purpose as FlowPurpose,
+  status: r.status as FlowStatus,
+  applicationId: r.application_id,
+  entitlementId: r.entitlement_id,
+  identityId: r.identity_id,
+  assignmentId: r.assignment_id,
+  requestId: r.request_id,
+  chainId: r.chain_id,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  finishedAt: r.finished_at,
+});
+
+/** A classified failure, as stored in `last_error`. */
+interface ScriptError {
+  kind: 'retryable' | 'rate_limited' | 'permanent';
+  code: string;
+  message: string;
+  status?: number;
+  retryAfterMs?: number;
+  at: string;
+  attempt: number;
+}
+
+function classify(e: unknown, attempt: number, at: Date): ScriptError {
+  if (isConnectorError(e)) {
+    const target = e.targetMessage ? ` (target said: ${e.targetMessage})` : '';
+    return {
+      kind: e.kind,
+      code: e.code,
+      message: `${e.message}${target}`,
+      ...(e.status !== undefined ? { status: e.status } : {}),
+      ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+      at: at.toISOString(),
+      attempt,
+    };
+  }
+  if (e instanceof StewardError) return { kind: 'permanent', code: e.code, message: e.message, at: at.toISOString(), attempt };
+  return { kind: 'retryable', code: 'internal', message: e instanceof Error ? e.message : String(e), at: at.toISOString(), attempt };
+}
+
+/** The delay before attempt `attempt + 1`: exponential with full jitter over its upper half, never under Retry-After. */
+export function backoffMs(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = exp / 2 + (exp / 2) * random();
+  return Math.max(retryAfterMs ?? 0, Math.round(jittered));
+}
+
+export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
+  const { db } = deps;
+  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...deps.retry };
+  const now = deps.now ?? (() => new Date());
+  const limits = new Map<string, number>();
+
+  async function groupOf(applicationId: string): Promise<{ id: string; limit: number }> {
+    let limit = limits.get(applicationId);
+    if (limit === undefined) {
+      limit = deps.groupLimit ? await deps.groupLimit(applicationId) : 4;
+      limits.set(applicationId, limit);
+    }
+    return { id: applicationId, limit };
+  }
+
+  async function enqueue(tx: Executor, scriptId: string, applicationId: string, startAfter?: Date): Promise<void> {
+    if (!deps.queue) return;
+    await deps.queue.send(FLOW_QUEUE, { scriptId }, { group: await groupOf(applicationId), ...(startAfter ? { startAfter } : {}) }, tx);
+  }
+
+  const wake = () => deps.queue?.wake(FLOW_QUEUE);
+
+  async function loadFlow(ex: Executor, flowId: string) {
+    const row = await ex.selectFrom('action_flows').selectAll().where('id', '=', flowId).executeTakeFirst();
+    if (!row) throw new StewardError('flow.not_found', `no ActionFlow has id ${flowId}`);
+    return row;
+  }
+
+  async function get(flowId: string): Promise<ActionFlow> {
+    const row = await loadFlow(db.k, flowId);
+    const scripts = await db.k.selectFrom('action_flow_scripts').selectAll().where('flow_id', '=', flowId).orderBy('position').execute();
+    return { ...toFlow(row), scripts: scripts.map(toScript) };
+  }
+
+  /** Template variables for one flow: who, what, why, and the outputs so far. */
+  async function variables(flow: FlowRun, outputs: Record<number, Record<string, unknown>>): Promise<Record<string, unknown>> {
+    const k = db.k;
+    const [identity, application, entitlement, request] = await Promise.all([
+      flow.identityId ? k.selectFrom('identities').selectAll().where('id', '=', flow.identityId).executeTakeFirst() : undefined,
+      k.selectFrom('applications').select(['id', 'name', 'connector_kind', 'owner_id']).where('id', '=', flow.applicationId).executeTakeFirst(),
+      flow.entitlementId ? k.selectFrom('entitlements').selectAll().where('id', '=', flow.entitlementId).executeTakeFirst() : undefined,
+      flow.requestId ? k.selectFrom('access_requests').selectAll().where('id', '=', flow.requestId).executeTakeFirst() : undefined,
+    ]);
+    const [manager, requester, account] = await Promise.all([
+      identity?.manager_id ? k.selectFrom('identities').selectAll().where('id', '=', identity.manager_id).executeTakeFirst() : undefined,
+      request?.requester_id ? k.selectFrom('identities').selectAll().where('id', '=', request.requester_id).executeTakeFirst() : undefined,
+      flow.identityId
+        ? k.selectFrom('accounts').select(['native_identity', 'attributes']).where('application_id', '=', flow.applicationId).where('identity_id', '=', flow.identityId).executeTakeFirst()
+        : undefined,
+    ]);
+    const person = (p: typeof identity) =>
+      p && {
+        id: p.id,
+        userName: p.user_name,
+        displayName: p.display_name,
+        givenName: p.given_name,
+        familyName: p.family_name,
+        email: p.email,
+        department: p.department,
+        title: p.title,
+        employeeNumber: p.employee_number,
+        kind: p.kind,
+        status: p.status,
+        managerId: p.manager_id,
+        externalId: p.external_id,
+        attributes: p.data,
+      };
+    const base = deps.runnerDeps.publicUrl.replace(/\/$/, '');
+    return {
+      identity: person(identity),
+      manager: person(manager),
+      requester: person(requester),
+      application: application && { id: application.id, name: application.name, connectorKind: application.connector_kind, ownerId: application.owner_id },
+      entitlement: entitlement && { id: entitlement.id, kind: entitlement.kind, nativeValue: entitlement.native_value, name: entitlement.name, description: entitlement.description },
+      account: account && { nativeIdentity: account.native_identity, attributes: account.attributes },
+      request: request && { id: request.id, justification: request.justification, endDate: request.end_date, requestedBy: request.requested_by, url: `${base}/v1.0/requests/${request.id}` },
+      flow: { id: flow.id, purpose: flow.purpose, url: `${base}/v1.0/flows/${flow.id}` },
+      outputs,
+    };
+  }
+
+  /** Records an outcome and moves the flow on, in one transaction. */
+  async function settle(script: ScriptRow, flow: FlowRowish, outcome: ScriptOutcome): Promise<void> {
+    await db.tx(async (tx) => {
+      const at = now();
+      if (outcome.status === 'later') {
+        await tx
+          .updateTable('action_flow_scripts')
+          .set({ status: 'pending', attempts: sql`attempts - 1`, next_attempt_at: outcome.at, output: outcome.output ? JSON.stringify(outcome.output) : null })
+          .where('id', '=', script.id)
+          .execute();
+        await enqueue(tx, script.id, flow.application_id, outcome.at);
+        return;
+      }
+      if (outcome.status === 'waiting') {
+        await tx
+          .updateTable('action_flow_scripts')
+          .set({ status: 'waiting', output: outcome.output ? JSON.stringify(outcome.output) : null })
+          .where('id', '=', script.id)
+          .execute();
+        await tx.updateTable('action_flows').set({ status: 'waiting', updated_at: at }).where('id', '=', flow.id).execute();
+        return;
+      }
+      await tx
+        .updateTable('action_flow_scripts')
+        .set({ status: outcome.status, finished_at: at, next_attempt_at: null, output: outcome.output ? JSON.stringify(outcome.output) : null })
+        .where('id', '=', script.id)
+        .execute();
+      await advance(tx, flow, script.position, at);
+    });
+    wake();
+  }
+
+  /** After the script at `position` finished: enqueue the next, or end the flow. */
+  async function advance(tx: Executor, flow: FlowRowish, position: number, at: Date): Promise<void> {
+    const next = await tx
+      .selectFrom('action_flow_scripts')
+      .select(['id'])
+      .where('flow_id', '=', flow.id)
+      .where('position', '>', position)
+      .where('status', '=', 'pending')
+      .orderBy('position')
+      .limit(1)
+      .executeTakeFirst();
+    if (next) {
+      await tx.updateTable('action_flows').set({ status: 'running', updated_at: at }).where('id', '=', flow.id).execute();
+      await enqueue(tx, next.id, flow.application_id);
+      return;
+    }
+    await tx.updateTable('action_flows').set({ status: 'succeeded', updated_at: at, finished_at: at }).where('id', '=', flow.id).execute();
+    // A provisioning flow that finished puts its assignment in effect.
+    if (flow.assignment_id && flow.purpose === 'provisioning') {
+      await tx.updateTable('assignments').set({ status: 'active', updated_at: at }).where('id', '=', flow.assignment_id).where('status', '=', 'pending').execute();
+    }
+    await appendAudit(tx, [{ actor: 'system', action: 'flow.succeeded', objectType: 'action_flow', objectId: flow.id, before: null, after: { purpose: flow.purpose, assignmentId: flow.assignment_id } }]);
+  }
+
+  async function failScript(script: ScriptRow, flow: FlowRowish, error: ScriptError): Promise<void> {
+    const at = now();
+    const retry = error.kind !== 'permanent' && script.attempts < policy.maxAttempts;
+    await db.tx(async (tx) => {
+      if (retry) {
+        const when = new Date(at.getTime() + backoffMs(policy, script.attempts, error.retryAfterMs));
+        await tx
+          .updateTable('action_flow_scripts')
+          .set({ status: 'pending', next_attempt_at: when, last_error: JSON.stringify(error) })
+          .where('id', '=', script.id)
+          .execute();
+        await enqueue(tx, script.id, flow.application_id, when);
+        return;
+      }
+      await tx
+        .updateTable('action_flow_scripts')
+        .set({ status: 'failed', finished_at: at, next_attempt_at: null, last_error: JSON.stringify(error) })
+        .where('id', '=', script.id)
+        .execute();
+      await tx.updateTable('action_flows').set({ status: 'failed', updated_at: at, finished_at: at }).where('id', '=', flow.id).execute();
+      await appendAudit(tx, [{ actor: 'system', action: 'flow.failed', objectType: 'action_flow', objectId: flow.id, before: null, after: { script: script.position, type: script.type, error } }]);
+    });
+    if (retry) wake();
+  }
+
+  function runnerFor(type: string): { runner: ScriptRunner; parsed: ReturnType<typeof parseScriptType> & { ok: true } } | StewardError {
+    const parsed = parseScriptType(type);
+    if (!parsed.ok) return new StewardError('flow.invalid_script', parsed.errors.join('; '));
+    const runner = deps.runners.find((r) => r.handles(parsed.value));
+    if (!runner) return new StewardError('flow.invalid_script', `no runner carries out scripts of type '${type}' in this process`);
+    return { runner, parsed };
+  }
+
+  async function runScript(scriptId: string): Promise<void> {
+    // Claim the attempt: only a pending script, or a running one whose worker died, is run.
+    const claimed = await db.tx(async (tx) => {
+      const script = await tx.selectFrom('action_flow_scripts').selectAll().where('id', '=', scriptId).forUpdate().executeTakeFirst();
+      if (!script || (script.status !== 'pending' && script.status !== 'running')) return undefined;
+      const flow = await tx.selectFrom('action_flows').selectAll().where('id', '=', script.flow_id).forUpdate().executeTakeFirst();
+      if (!flow || !['pending', 'running'].includes(flow.status)) return undefined;
+      // A retry scheduled for later is not run early by a stray job.
+      if (script.status === 'pending' && script.next_attempt_at && script.next_attempt_at.getTime() > now().getTime() + 50) return undefined;
+      const resumed = script.status === 'running';
+      const at = now();
+      const updated = await tx
+        .updateTable('action_flow_scripts')
+        .set({ status: 'running', attempts: sql`attempts + 1`, started_at: script.started_at ?? at, next_attempt_at: null })
+        .where('id', '=', scriptId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (flow.status !== 'running') await tx.updateTable('action_flows').set({ status: 'running', updated_at: at }).where('id', '=', flow.id).execute();
+      return { script: updated, flow, resumed };
+    });
+    if (!claimed) return;
+    const { script, flow, resumed } = claimed;
+    const found = runnerFor(script.type);
+    if (found instanceof StewardError) {
+      await failScript(script, flow, classify(found, script.attempts, now()));
+      return;
+    }
+    const earlier = await db.k
+      .selectFrom('action_flow_scripts')
+      .select(['position', 'output'])
+      .where('flow_id', '=', flow.id)
+      .where('position', '<', script.position)
+      .execute();
+    const outputs: Record<number, Record<string, unknown>> = {};
+    for (const e of earlier) if (e.output && typeof e.output === 'object') outputs[e.position] = e.output as Record<string, unknown>;
+    const flowRun: FlowRun = {
+      id: flow.id,
+      purpose: flow.purpose as FlowPurpose,
+      applicationId: flow.application_id,
+      entitlementId: flow.entitlement_id,
+      identityId: flow.identity_id,
+      assignmentId: flow.assignment_id,
+      requestId: flow.request_id,
+      context: flow.context,
+    };
+    let outcome: ScriptOutcome;
+    try {
+      const vars = await variables(flowRun, outputs);
+      outcome = await found.runner.run(
+        {
+          script: { id: script.id, flowId: flow.id, position: script.position, type: script.type, parsed: found.parsed.value, metadata: render(script.metadata, vars), attempt: script.attempts, resumed },
+          flow: flowRun,
+          vars,
+          outputs,
+          now,
+        },
+        deps.runnerDeps,
+      );
+    } catch (e) {
+      const error = classify(e, script.attempts, now());
+      deps.log?.warn({ flowId: flow.id, scriptId: script.id, type: script.type, attempt: script.attempts, error: { kind: error.kind, code: error.code, message: error.message } }, 'action flow script failed');
+      await failScript(script, flow, error);
+      return;
+    }
+    await settle(script, flow, outcome);
+  }
+
+  return {
+    async create(tx, f) {
+      if (f.scripts.length === 0) throw new StewardError('flow.invalid_script', 'an ActionFlow needs at least one script');
+      const flow = await tx
+        .insertInto('action_flows')
+        .values({
+          purpose: f.purpose,
+          application_id: f.applicationId,
+          entitlement_id: f.entitlementId ?? null,
+          identity_id: f.identityId ?? null,
+          assignment_id: f.assignmentId ?? null,
+          request_id: f.requestId ?? null,
+          chain_id: f.chainId ?? null,
+          context: JSON.stringify(f.context ?? {}),
+          created_by: f.createdBy,
+        })
+        .returning(['id'])
+        .executeTakeFirstOrThrow();
+      const scripts = await tx
+        .insertInto('action_flow_scripts')
+        .values(f.scripts.map((s, position) => ({ flow_id: flow.id, position, type: s.type, metadata: JSON.stringify(s.metadata) })))
+        .returning(['id', 'position'])
+        .execute();
+      const first = scripts.find((s) => s.position === 0)!;
+      await enqueue(tx, first.id, f.applicationId);
+      return flow.id;
+    },
+    wake,
+    runScript,
+    async resumeScript(scriptId, decision, via) {
+      const done = await db.tx(async (tx) => {
+        const script = await tx.selectFrom('action_flow_scripts').selectAll().where('id', '=', scriptId).forUpdate().executeTakeFirst();
+        if (!script) throw new StewardError('flow.not_found', `no ActionFlowScript has id ${scriptId}`);
+        if (script.status !== 'waiting') throw new StewardError('flow.not_waiting', `script ${scriptId} is ${script.status}, not waiting for a decision`);
+        const flow = await loadFlow(tx, script.flow_id);
+        const at = now();
+        const output = { ...((script.output as Record<string, unknown> | null) ?? {}), decision, decidedVia: via, decidedAt: at.toISOString() };
+        await appendAudit(tx, [{ actor: via, action: `flow.script.${decision}`, objectType: 'action_flow_script', objectId: script.id, before: { status: 'waiting' }, after: { decision } }]);
+        if (decision === 'approve') {
+          await tx.updateTable('action_flow_scripts').set({ status: 'succeeded', finished_at: at, output: JSON.stringify(output) }).where('id', '=', scriptId).execute();
+          await advance(tx, flow, script.position, at);
+        } else {
+          const error = { kind: 'permanent', code: 'denied', message: `denied by ${via}`, at: at.toISOString(), attempt: script.attempts };
+          await tx.updateTable('action_flow_scripts').set({ status: 'failed', finished_at: at, output: JSON.stringify(output), last_error: JSON.stringify(error) }).where('id', '=', scriptId).execute();
+          await tx.updateTable('action_flows').set({ status: 'failed', updated_at: at, finished_at: at }).where('id', '=', flow.id).execute();
+        }
+        return true;
+      });
+      if (done) wake();
+    },
+    async retry(actor, flowId) {
+      await db.tx(async (tx) => {
+        const flow = await tx.selectFrom('action_flows').selectAll().where('id', '=', flowId).forUpdate().executeTakeFirst();
+        if (!flow) throw new StewardError('flow.not_found', `no ActionFlow has id ${flowId}`);
+        if (flow.status !== 'failed') throw new StewardError('flow.not_retryable', `ActionFlow ${flowId} is ${flow.status}; only a failed flow can be retried`);
+        const failed = await tx.selectFrom('action_flow_scripts').select(['id', 'position']).where('flow_id', '=', flowId).where('status', '=', 'failed').orderBy('position').executeTakeFirst();
+        if (!failed) throw new StewardError('flow.not_retryable', `ActionFlow ${flowId} has no failed script`);
+        const at = now();
+        await tx.updateTable('action_flow_scripts').set({ status: 'pending', attempts: 0, finished_at: null, next_attempt_at: null }).where('id', '=', failed.id).execute();
+        await tx.updateTable('action_flows').set({ status: 'running', updated_at: at, finished_at: null }).where('id', '=', flowId).execute();
+        await enqueue(tx, failed.id, flow.application_id);
+        await appendAudit(tx, [{ actor: actorLabel(actor), action: 'flow.retry', objectType: 'action_flow', objectId: flowId, before: { status: 'failed' }, after: { status: 'running', fromScript: failed.position } }]);
+      });
+      wake();
+      return get(flowId);
+    },
+    async cancel(actor, flowId) {
+      await db.tx(async (tx) => {
+        const flow = await tx.selectFrom('action_flows').selectAll().where('id', '=', flowId).forUpdate().executeTakeFirst();
+        if (!flow) throw new StewardError('flow.not_found', `no ActionFlow has id ${flowId}`);
+        if (['succeeded', 'failed', 'cancelled'].includes(flow.status)) throw new StewardError('flow.finished', `ActionFlow ${flowId} has already ${flow.status === 'cancelled' ? 'been cancelled' : flow.status}`);
+        const at = now();
+        await tx
+          .updateTable('action_flow_scripts')
+          .set({ status: 'cancelled', finished_at: at, next_attempt_at: null })
+          .where('flow_id', '=', flowId)
+          .where('status', 'in', ['pending', 'waiting', 'running'])
+          .execute();
+        await tx.updateTable('action_flows').set({ status: 'cancelled', updated_at: at, finished_at: at }).where('id', '=', flowId).execute();
+        await appendAudit(tx, [{ actor: actorLabel(actor), action: 'flow.cancel', objectType: 'action_flow', objectId: flowId, before: { status: flow.status }, after: { status: 'cancelled' } }]);
+      });
+      return get(flowId);
+    },
+    get,
+    async list(f) {
+      let q = db.k.selectFrom('action_flows').selectAll();
+      if (f.status) q = q.where('status', '=', f.status);
+      if (f.identityId) q = q.where('identity_id', '=', f.identityId);
+      if (f.applicationId) q = q.where('application_id', '=', f.applicationId);
+      if (f.assignmentId) q = q.where('assignment_id', '=', f.assignmentId);
+      if (f.requestId) q = q.where('request_id', '=', f.requestId);
+      if (f.after) {
+        const [createdAt, id] = f.after;
+        q = q.where(sql<boolean>`(created_at, id) > (${createdAt}::timestamptz, ${id}::uuid)`);
+      }
+      const rows = await q.orderBy('created_at').orderBy('id').limit(f.limit + 1).execute();
+      const items = rows.slice(0, f.limit).map(toFlow);
+      const last = items.at(-1);
+      return { items, next: rows.length > f.limit && last ? [last.createdAt.toISOString(), last.id] : null };
+    },
+    async work(options = {}) {
+      if (!deps.queue) throw new Error('no job queue: flows run only where a queue is configured');
+      await deps.queue.declare(FLOW_QUEUE, { expireInSeconds: 300 });
+      await deps.queue.work<{ scriptId: string }>(FLOW_QUEUE, { batchSize: options.batchSize ?? 5, concurrency: options.concurrency ?? 4, pollingIntervalSeconds: 1, groupLimit: 4 }, async (job) => {
+        try {
+          await runScript(job.data.scriptId);
+        } catch (e) {
+          deps.log?.error({ scriptId: job.data.scriptId, error: e instanceof Error ? e.message : String(e) }, 'action flow job failed; the queue will retry it');
+          throw e;
+        }
+      });
+    },
+  };
+}
