@@ -115,6 +115,21 @@ export interface ApplyResult {
   error?: ApplyError;
 }
 
+/** The entitlement kinds a connector may make and remove (seed 000's create/delete entity, group, role). */
+export const CREATABLE_KINDS = ['group', 'role', 'entity'] as const;
+export type CreatableKind = (typeof CREATABLE_KINDS)[number];
+
+/** What `createEntitlement` is given; each kind says which parts its target uses. */
+export interface NewEntitlement {
+  /** The display name (a SCIM displayName, an LDAP cn, a GitLab group name). */
+  name: string;
+  /** The native value to give it, where the target lets the caller choose (an LDAP DN); ignored where the target assigns it. */
+  nativeValue?: string;
+  description?: string;
+  /** Kind-specific extras (GitLab: `path`, `parentId`). */
+  attributes?: Record<string, unknown>;
+}
+
 /** Options of a listing. */
 export interface ListOptions {
   /** Items per page; each kind has a default and a maximum. */
@@ -141,6 +156,17 @@ export interface Connector {
    * otherwise resolves with the outcome of each part, failures included.
    */
   apply(request: AccountRequest): Promise<ApplyResult>;
+  /**
+   * Creates a group, role or entity on the target. Throws a permanent ConnectorError code
+   * `unsupported` before calling the target when the capabilities lack `create_{kind}`, and
+   * code `conflict` when the target already has one by that name or value.
+   */
+  createEntitlement?(kind: CreatableKind, entitlement: NewEntitlement): Promise<EntitlementItem>;
+  /**
+   * Deletes a group, role or entity by its native value: `deleted`, or `absent` when the
+   * target had none. Throws `unsupported` before any call when the capabilities lack `delete_{kind}`.
+   */
+  deleteEntitlement?(kind: CreatableKind, nativeValue: string): Promise<'deleted' | 'absent'>;
   /** Releases connections; the connector is not used afterwards. */
   close(): Promise<void>;
 }

@@ -8,15 +8,19 @@ export type {
   ConnectorLogger,
   ConnectorOptions,
   ConnectorSchema,
+  CreatableKind,
   EntitlementItem,
   EntitlementRef,
   JsonSchema,
   ListOptions,
+  NewEntitlement,
   Page,
   RequestOutcome,
   RequestStatus,
   TestResult,
 } from './contract.ts';
+export { CREATABLE_KINDS } from './contract.ts';
+export { assertEntitlementOperation, createEntitlementWith, creatableKinds, deleteEntitlementWith, entitlementOperation } from './entitlement-ops.ts';
 export { OPERATIONS, DEPROVISIONING_ACTIONS, MEMBERSHIP_OPERATIONS, checkSupported, neededOperations } from './capabilities.ts';
 export type { Capabilities, DeprovisioningAction, NeededOperation, Operation } from './capabilities.ts';
 export { ConnectorError, CONNECTOR_ERROR_CODES, CONNECTOR_ERROR_KINDS, isConnectorError, parseRetryAfter, secretScrubber } from './errors.ts';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountRequest, AttributeRequest } from '../../src/plan/model.ts';
 import type { Connector, ConnectorKind, Page } from '../../src/connectors/index.ts';
-import { ConnectorError, checkSupported } from '../../src/connectors/index.ts';
+import { CREATABLE_KINDS, ConnectorError, checkSupported, createEntitlementWith, deleteEntitlementWith } from '../../src/connectors/index.ts';
 
 /** An account as the target itself holds it. */
 export interface TargetAccount {
@@ -34,6 +34,8 @@ export interface ConnectorTarget {
   seedAccounts(n: number, prefix: string): Promise<void>;
   /** Adds a group straight to the target; resolves with its native value. */
   seedGroup(name: string): Promise<string>;
+  /** Reads a group straight from the target by native value, or null (kinds that can create groups). */
+  readGroup?(nativeValue: string): Promise<{ name: string } | null>;
   /**
    * Makes the target busy (answering 503, or not answering within the connector's timeout)
    * until the returned function is called, where the target can be made so.
@@ -301,6 +303,51 @@ export function connectorContract(fixture: ConnectorFixture, options: { skipReas
       expect((e as ConnectorError).kind).toBe('permanent');
       expect((e as ConnectorError).code).toBe('unsupported');
       if (before !== undefined) expect(target.callCount!()).toBe(before);
+    });
+
+    it('creates a group, gives an account membership of it, and deletes it (where it can create groups)', async (ctx) => {
+      if (!connector.capabilities.operations.includes('create_group')) {
+        ctx.skip(`${fixture.kind.name}: cannot create groups`);
+        return;
+      }
+      expect(connector.capabilities.operations).toContain('delete_group');
+      const made = await connector.createEntitlement!('group', { name: 'ct-made', description: 'made by the contract suite' });
+      expect(made).toMatchObject({ kind: 'group', name: 'ct-made' });
+      expect(made.nativeValue).toBeTruthy();
+      expect(await target.readGroup!(made.nativeValue)).toMatchObject({ name: 'ct-made' });
+      const listed = (await collect(connector.listEntitlements(null))).flatMap((p) => p.items);
+      expect(listed.find((e) => e.nativeValue === made.nativeValue)).toMatchObject({ kind: 'group', name: 'ct-made' });
+
+      // A new group (an LDAP one holds a placeholder member) takes its first member and gives up its last.
+      const id = await create('ctmadegrp');
+      const add = await connector.apply(app({ op: 'Modify', nativeIdentity: id, attributeRequests: [attr('groups', 'Add', made.nativeValue)], permissionRequests: [] }));
+      expect(add.status, JSON.stringify(add)).toBe('committed');
+      expect((await target.read(id))!.groups).toEqual([made.nativeValue]);
+      const remove = await connector.apply(app({ op: 'Modify', nativeIdentity: id, attributeRequests: [attr('groups', 'Remove', made.nativeValue)], permissionRequests: [] }));
+      expect(remove.status, JSON.stringify(remove)).toBe('committed');
+      expect((await target.read(id))!.groups).toEqual([]);
+
+      await expect(connector.deleteEntitlement!('group', made.nativeValue)).resolves.toBe('deleted');
+      expect(await target.readGroup!(made.nativeValue)).toBeNull();
+      await expect(connector.deleteEntitlement!('group', made.nativeValue)).resolves.toBe('absent');
+    });
+
+    it('refuses to create or delete an entitlement kind it does not declare, before calling the target', async () => {
+      for (const kind of CREATABLE_KINDS) {
+        for (const action of ['create', 'delete'] as const) {
+          if (connector.capabilities.operations.includes(`${action}_${kind}`)) continue;
+          const before = target.callCount?.();
+          const e = await (action === 'create' ? createEntitlementWith(connector, kind, { name: `ct-no-${kind}` }) : deleteEntitlementWith(connector, kind, 'ct-no-such')).then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+          expect(e, `${action} ${kind}`).toBeInstanceOf(ConnectorError);
+          expect((e as ConnectorError).kind).toBe('permanent');
+          expect((e as ConnectorError).code).toBe('unsupported');
+          expect((e as ConnectorError).message).toContain(`${action}_${kind}`);
+          if (before !== undefined) expect(target.callCount!(), `${action} ${kind} called the target`).toBe(before);
+        }
+      }
     });
 
     it('refuses a Modify without a nativeIdentity', async () => {

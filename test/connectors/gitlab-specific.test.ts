@@ -1,7 +1,6 @@
 /** What the `gitlab` kind does beyond the contract: access levels, GitLab's error bodies, test() on a weak token, groups. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorError, gitlabKind } from '../../src/connectors/index.ts';
-import type { GitlabConnector } from '../../src/connectors/index.ts';
 import type { AccountRequest } from '../../src/plan/model.ts';
 import { startGitlabServer } from '../support/gitlab-server.ts';
 import type { GitlabServer } from '../support/gitlab-server.ts';
@@ -15,7 +14,7 @@ describe('gitlab kind', () => {
   });
   afterAll(() => server?.close());
 
-  const connector = (settings: Record<string, unknown> = {}, token = ADMIN) => gitlabKind.create({ settings: { baseUrl: server.url, retries: 0, ...settings }, secrets: { token } }) as GitlabConnector;
+  const connector = (settings: Record<string, unknown> = {}, token = ADMIN) => gitlabKind.create({ settings: { baseUrl: server.url, retries: 0, ...settings }, secrets: { token } });
   const create = (name: string, extra: AccountRequest['attributeRequests'] = []): AccountRequest => ({
     application: 'gl',
     op: 'Create',
@@ -84,13 +83,20 @@ describe('gitlab kind', () => {
     expect(server.requests().some((r) => r.method === 'POST' && r.url === `/api/v4/users/${id}/unblock`)).toBe(true);
   });
 
-  it('creates and deletes groups; deleting one that is gone is not an error', async () => {
+  it('creates and deletes groups through the contract; deleting one that is gone is absent', async () => {
     const c = connector();
-    const g = await c.createGroup('Made Here', 'made-here', { description: 'by Steward' });
+    const g = await c.createEntitlement!('group', { name: 'Made Here', description: 'by Steward', attributes: { path: 'made-here' } });
     expect(server.groups().find((x) => String(x.id) === g.nativeValue)).toMatchObject({ name: 'Made Here', path: 'made-here' });
-    await c.deleteGroup(g.nativeValue);
+    await expect(c.deleteEntitlement!('group', g.nativeValue)).resolves.toBe('deleted');
     expect(server.groups().some((x) => String(x.id) === g.nativeValue)).toBe(false);
-    await expect(c.deleteGroup(g.nativeValue)).resolves.toBeUndefined();
+    await expect(c.deleteEntitlement!('group', g.nativeValue)).resolves.toBe('absent');
+  });
+
+  it('derives a group path from the name, and reports a taken path as a permanent conflict', async () => {
+    const c = connector();
+    const g = await c.createEntitlement!('group', { name: 'Équipe Ops & Dev' });
+    expect(server.groups().find((x) => String(x.id) === g.nativeValue)?.path).toBe('equipe-ops-dev');
+    await expect(c.createEntitlement!('group', { name: 'Équipe Ops & Dev' })).rejects.toMatchObject({ kind: 'permanent', code: 'conflict' });
   });
 
   it('reads pages by x-next-page, asking at most 100 per page', async () => {

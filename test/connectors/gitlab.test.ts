@@ -49,6 +49,10 @@ connectorContract({
       identities: async () => server.users().map((u) => String(u.id)),
       seedAccounts: async (n, prefix) => server.seedUsers(n, prefix),
       seedGroup: async (name) => server.seedGroup(name),
+      readGroup: async (id) => {
+        const g = server.groups().find((x) => String(x.id) === id);
+        return g === undefined ? null : { name: g.name };
+      },
       busy: async () => {
         server.failNext(503, RETRIES + 1);
         return async () => undefined;

@@ -68,6 +68,11 @@ connectorContract(
           await admin.add(dn, { objectClass: ['groupOfNames'], cn: name, description: `The ${name} group`, member: '' });
           return dn;
         },
+        readGroup: async (dn) => {
+          const found = await admin.search(dn, { scope: 'base', attributes: ['cn'] }).catch(() => ({ searchEntries: [] }));
+          const e = found.searchEntries[0];
+          return e === undefined ? null : { name: values(e.cn)[0] ?? '' };
+        },
         busy: async () => {
           await slapd.pause();
           return () => slapd.resume();

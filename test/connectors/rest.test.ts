@@ -52,6 +52,10 @@ connectorContract({
       identities: async () => server.users().map((u) => u.id),
       seedAccounts: async (n, prefix) => server.seedUsers(n, prefix),
       seedGroup: async (name) => server.seedGroup(name),
+      readGroup: async (id) => {
+        const g = server.groups().find((x) => x.id === id);
+        return g === undefined ? null : { name: g.name };
+      },
       busy: async () => {
         server.failNext(503, RETRIES + 1);
         return async () => undefined;

@@ -56,6 +56,10 @@ connectorContract({
         server.seedUsers(n, { prefix });
       },
       seedGroup: async (name) => server.seedGroup(name).id,
+      readGroup: async (id) => {
+        const g = server.groups().find((x) => x.id === id);
+        return g === undefined ? null : { name: g.displayName };
+      },
       // 503s are retried within the call (RETRIES times), so one more than that fails it.
       busy: async () => {
         server.failNext(503, RETRIES + 1);

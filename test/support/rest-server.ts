@@ -126,6 +126,19 @@ export async function startRestServer(options: { token: string; style?: Paginati
       }
     }
     if (coll === 'groups' && id === undefined && m === 'GET') return page([...groups.values()], url.searchParams, res, '/api/groups');
+    if (coll === 'groups' && id === undefined && m === 'POST') {
+      const b = (body ?? {}) as { name?: unknown };
+      if (typeof b.name !== 'string' || b.name === '') return send(res, 400, { message: 'name is required' });
+      if ([...groups.values()].some((g) => g.name === b.name)) return send(res, 409, { message: `group '${b.name}' exists` });
+      const g = { id: `g${++seq}`, name: b.name };
+      groups.set(g.id, g);
+      return send(res, 201, g);
+    }
+    if (coll === 'groups' && id !== undefined && sub === undefined && m === 'DELETE') {
+      if (!groups.delete(id)) return send(res, 404, { message: 'group not found' });
+      for (const u of users.values()) u.groups = u.groups.filter((x) => x !== id);
+      return send(res, 204);
+    }
     if (coll === 'groups' && id !== undefined && sub === 'members' && subId !== undefined) {
       const g = groups.get(id);
       const u = users.get(subId);
@@ -210,6 +223,8 @@ export function restSettingsFor(url: string, style: PaginationStyle): Record<str
       enableUser: { method: 'POST', url: '/api/users/{{nativeIdentity}}/enable' },
       addUserToGroup: member('PUT'),
       removeUserFromGroup: member('DELETE'),
+      createGroup: { method: 'POST', url: '/api/groups', body: { name: '{{name}}' } },
+      deleteGroup: { method: 'DELETE', url: '/api/groups/{{nativeValue}}' },
     },
     endpoints: {
       notify: { method: 'POST', url: '/api/hooks/{{params.hook}}', headers: { 'x-steward-user': '{{nativeIdentity}}' }, body: { user: '{{nativeIdentity}}', groups: '{{params.groups}}', source: 'steward {{settings.baseUrl}}' } },

@@ -5,6 +5,7 @@ import type { AttributeSchema } from '../../domain/schema.ts';
 import type { Capabilities, DeprovisioningAction, Operation } from '../capabilities.ts';
 import type { AccountItem, Connector, ConnectorKind, ConnectorOptions, EntitlementItem, ListOptions, Page } from '../contract.ts';
 import { decodeCursor, paginate, resumeAfter } from '../cursor.ts';
+import { assertEntitlementOperation } from '../entitlement-ops.ts';
 import { ConnectorError } from '../errors.ts';
 import { secretSettingNames, settingsOrThrow } from '../settings.ts';
 import { applyCsv } from './apply.ts';
@@ -101,6 +102,17 @@ export function createCsvConnector(options: ConnectorOptions): Connector {
 
     apply(request) {
       return applyCsv({ settings, capabilities }, request);
+    },
+
+    // A file's groups are only values in a column (or rows of a list kept by people): none are made or removed here.
+    async createEntitlement(kind) {
+      assertEntitlementOperation('csv', capabilities, 'create', kind);
+      throw new ConnectorError('permanent', 'unsupported', 'the csv connector cannot create entitlements');
+    },
+
+    async deleteEntitlement(kind) {
+      assertEntitlementOperation('csv', capabilities, 'delete', kind);
+      throw new ConnectorError('permanent', 'unsupported', 'the csv connector cannot delete entitlements');
     },
 
     async close() {

@@ -1,6 +1,7 @@
 /** The `gitlab` connector kind: GitLab users and groups through the REST API v4, with @gitbeaker. */
 import type { Capabilities } from '../capabilities.ts';
 import type { AccountItem, Connector, ConnectorKind, ConnectorOptions, EntitlementItem, ListOptions, Page } from '../contract.ts';
+import { assertEntitlementOperation } from '../entitlement-ops.ts';
 import { ConnectorError, secretScrubber } from '../errors.ts';
 import { createHttpClient } from '../http.ts';
 import { secretSettingNames, settingsOrThrow } from '../settings.ts';
@@ -12,7 +13,7 @@ import { gitlabErrorText } from './requester.ts';
 import { gitlabSettingsSchema, toGitlabSettings } from './settings.ts';
 
 export const GITLAB_CAPABILITIES: Capabilities = {
-  operations: ['create_user', 'disable_user', 'enable_user', 'delete_user', 'add_user_to_group', 'remove_user_from_group', 'set_attributes', 'set_password'],
+  operations: ['create_user', 'disable_user', 'enable_user', 'delete_user', 'create_group', 'delete_group', 'add_user_to_group', 'remove_user_from_group', 'set_attributes', 'set_password'],
   // Block is GitLab's suspension; it has no archive.
   deprovisioning: ['Suspend', 'Deactivate', 'Delete'],
   entitlementAttributes: { groups: 'group' },
@@ -22,12 +23,18 @@ export const GITLAB_CAPABILITIES: Capabilities = {
 /** Reading several accounts' memberships at once, but not so many that GitLab rate-limits us. */
 const MEMBERSHIP_CONCURRENCY = 4;
 
-/** A GitLab connector; groups themselves are made and removed with createGroup and deleteGroup. */
-export interface GitlabConnector extends Connector {
-  /** Creates a group (Groups API); resolves with its id as the entitlement's native value. */
-  createGroup(name: string, path: string, options?: { description?: string; parentId?: number }): Promise<EntitlementItem>;
-  /** Deletes a group (GitLab may finish it later); a group that is not there is not an error. */
-  deleteGroup(nativeValue: string): Promise<void>;
+/** A GitLab connector: the contract's connector (groups are made and removed with createEntitlement and deleteEntitlement). */
+export type GitlabConnector = Connector;
+
+/** A group path from a name when none is given: GitLab's path characters only. */
+export function groupPath(name: string): string {
+  const path = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '');
+  return path === '' ? 'group' : path;
 }
 
 function pageNumber(cursor: string | null | undefined): number {
@@ -134,16 +141,37 @@ export function createGitlabConnector(options: ConnectorOptions): GitlabConnecto
       return applyGitlab({ api, settings, capabilities: GITLAB_CAPABILITIES, getAccount }, request);
     },
 
-    async createGroup(name, path, o = {}) {
-      const g = await api.createGroup(name, path, { ...(o.description === undefined ? {} : { description: o.description }), ...(o.parentId === undefined ? {} : { parentId: o.parentId }) });
-      return { kind: 'group', nativeValue: String(g.id), name: g.name };
+    // Groups only (GitLab has no roles or entities to make; access levels are per membership).
+    async createEntitlement(kind, entitlement) {
+      assertEntitlementOperation('gitlab', GITLAB_CAPABILITIES, 'create', kind);
+      const a = entitlement.attributes ?? {};
+      const path = typeof a.path === 'string' && a.path !== '' ? a.path : groupPath(entitlement.name);
+      const parentId = typeof a.parentId === 'number' || (typeof a.parentId === 'string' && /^\d+$/.test(a.parentId)) ? Number(a.parentId) : undefined;
+      try {
+        const g = await api.createGroup(entitlement.name, path, {
+          ...(entitlement.description === undefined ? {} : { description: entitlement.description }),
+          ...(parentId === undefined ? {} : { parentId }),
+        });
+        return { kind: 'group', nativeValue: String(g.id), name: g.name, ...(entitlement.description === undefined ? {} : { description: entitlement.description }) };
+      } catch (e) {
+        // GitLab answers a taken path with 400 "has already been taken", not 409.
+        if (e instanceof ConnectorError && e.status === 400 && /already been taken/i.test(`${e.targetMessage ?? ''} ${e.message}`)) {
+          throw new ConnectorError('permanent', 'conflict', `${e.message} — a group with path '${path}' exists already`, { status: 400, ...(e.targetMessage === undefined ? {} : { targetMessage: e.targetMessage }) });
+        }
+        throw e;
+      }
     },
 
-    async deleteGroup(nativeValue) {
+    async deleteEntitlement(kind, nativeValue) {
+      assertEntitlementOperation('gitlab', GITLAB_CAPABILITIES, 'delete', kind);
+      if (!/^\d+$/.test(nativeValue)) return 'absent';
       try {
+        // GitLab may finish the deletion later (or keep the group pending deletion); it is gone from the API's view.
         await api.deleteGroup(nativeValue);
+        return 'deleted';
       } catch (e) {
-        if (!(e instanceof ConnectorError && e.status === 404)) throw e;
+        if (e instanceof ConnectorError && e.status === 404) return 'absent';
+        throw e;
       }
     },
 

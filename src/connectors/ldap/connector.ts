@@ -3,10 +3,11 @@ import type { Entry } from 'ldapts';
 import type { Capabilities, DeprovisioningAction, Operation } from '../capabilities.ts';
 import type { AccountItem, Connector, ConnectorKind, ConnectorOptions, EntitlementItem, ListOptions, Page } from '../contract.ts';
 import { decodeCursor, paginateBatches, resumeBatchesAfter } from '../cursor.ts';
+import { assertEntitlementOperation } from '../entitlement-ops.ts';
 import { ConnectorError, secretScrubber } from '../errors.ts';
 import { secretSettingNames, settingsOrThrow } from '../settings.ts';
 import { applyLdap } from './apply.ts';
-import { allMemberships, membershipsOf } from './groups.ts';
+import { allMemberships, createGroup, deleteGroup, membershipsOf } from './groups.ts';
 import { GROUPS, PASSWORD, entryValues, loadModel, normDn, searchAttributes, toAccount } from './model.ts';
 import type { LdapModel } from './model.ts';
 import { createLdapSession, ldapError } from './session.ts';
@@ -23,7 +24,7 @@ export function ldapCapabilities(settings: LdapSettings): Capabilities {
     deprovisioning.unshift('Suspend', 'Deactivate');
   }
   if (settings.disable.mode === 'ppolicy') operations.push('unlock_user');
-  if (settings.groups !== undefined) operations.push('add_user_to_group', 'remove_user_from_group');
+  if (settings.groups !== undefined) operations.push('create_group', 'delete_group', 'add_user_to_group', 'remove_user_from_group');
   return { operations, deprovisioning, entitlementAttributes: settings.groups === undefined ? {} : { [GROUPS]: 'group' }, passwordAttribute: PASSWORD };
 }
 
@@ -143,6 +144,18 @@ export function createLdapConnector(options: ConnectorOptions): Connector {
 
     apply(request) {
       return applyLdap({ session, settings, capabilities, model: getModel }, request);
+    },
+
+    // Groups only: roles and entities have no entry class here.
+    async createEntitlement(kind, entitlement) {
+      assertEntitlementOperation('ldap', capabilities, 'create', kind);
+      const dn = await createGroup(session, settings.groups!, entitlement);
+      return { kind: 'group', nativeValue: dn, name: entitlement.name, ...(entitlement.description === undefined ? {} : { description: entitlement.description }) };
+    },
+
+    async deleteEntitlement(kind, nativeValue) {
+      assertEntitlementOperation('ldap', capabilities, 'delete', kind);
+      return deleteGroup(session, settings.groups!, nativeValue);
     },
 
     close() {

@@ -2,7 +2,7 @@
 import { Attribute, Change } from 'ldapts';
 import type { Client } from 'ldapts';
 import { ConnectorError } from '../errors.ts';
-import { entryValues, escapeFilterValue, normDn } from './model.ts';
+import { entryValues, escapeDnValue, escapeFilterValue, normDn } from './model.ts';
 import type { LdapSession } from './session.ts';
 import type { LdapSettings } from './settings.ts';
 
@@ -76,8 +76,9 @@ export async function resolveGroup(session: LdapSession, groups: Groups, value: 
 const change = (operation: 'add' | 'delete' | 'replace', type: string, values: string[]): Change => new Change({ operation, modification: new Attribute({ type, values }) });
 
 /**
- * Adds or removes one member. A groupOfNames must keep a member, so removing the last one
- * leaves `emptyMember` instead; adding to a group that holds only that placeholder drops it.
+ * Adds or removes one member. A groupOfNames (and a groupOfUniqueNames) must keep a member,
+ * so removing the last one leaves `emptyMember` instead; adding to a group that holds only
+ * that placeholder drops it.
  */
 export async function changeMember(client: Client, groups: Groups, groupDn: string, memberDn: string, op: 'add' | 'remove'): Promise<void> {
   const attr = groups.memberAttribute;
@@ -88,9 +89,7 @@ export async function changeMember(client: Client, groups: Groups, groupDn: stri
       // 20: typeOrValueExists — already a member, which is what was asked.
       if ((e as { code?: unknown }).code !== 20) throw e;
     }
-    if (groups.objectClass === 'groupOfNames') {
-      await client.modify(groupDn, [change('delete', attr, [groups.emptyMember])]).catch(() => undefined);
-    }
+    await client.modify(groupDn, [change('delete', attr, [groups.emptyMember])]).catch(() => undefined);
     return;
   }
   try {
@@ -99,11 +98,59 @@ export async function changeMember(client: Client, groups: Groups, groupDn: stri
     const code = (e as { code?: unknown }).code;
     // 16: noSuchAttribute — not a member, which is what was asked.
     if (code === 16) return;
-    // 65: objectClassViolation — the last member of a groupOfNames.
-    if (code === 65 && groups.objectClass === 'groupOfNames') {
+    // 65: objectClassViolation — the last member (both group classes must keep one).
+    if (code === 65) {
       await client.modify(groupDn, [change('delete', attr, [memberDn]), change('add', attr, [groups.emptyMember])]);
       return;
     }
+    throw e;
+  }
+}
+
+/** The DN a group is made at: the native value given (under the group base), else `cn=<name>` under it. */
+export function newGroupDn(groups: Groups, name: string, nativeValue: string | undefined): string {
+  if (nativeValue === undefined || nativeValue === '') return `cn=${escapeDnValue(name)},${groups.baseDn}`;
+  const dn = normDn(nativeValue);
+  const base = normDn(groups.baseDn);
+  if (!nativeValue.includes('=') || !dn.endsWith(`,${base}`)) {
+    throw new ConnectorError('permanent', 'invalid_request', `nativeValue '${nativeValue}' must be a DN under the group base ${groups.baseDn}`);
+  }
+  return nativeValue;
+}
+
+/**
+ * Makes a group entry. The schema wants a member from the start, so the group holds
+ * `emptyMember` (emptyGroupMember: the empty DN unless configured) until its first member
+ * joins, which drops it.
+ */
+export async function createGroup(session: LdapSession, groups: Groups, entitlement: { name: string; nativeValue?: string; description?: string }): Promise<string> {
+  const dn = newGroupDn(groups, entitlement.name, entitlement.nativeValue);
+  const attrs: Record<string, string[]> = {
+    objectClass: [groups.objectClass],
+    cn: [entitlement.name],
+    [groups.memberAttribute]: [groups.emptyMember],
+    ...(entitlement.description === undefined || entitlement.description === '' ? {} : { description: [entitlement.description] }),
+  };
+  await session.run(`adding group ${dn}`, (c) => c.add(dn, attrs));
+  return dn;
+}
+
+/** Deletes a group entry by DN (or cn under the group base): `absent` when there is no such group. */
+export async function deleteGroup(session: LdapSession, groups: Groups, nativeValue: string): Promise<'deleted' | 'absent'> {
+  const dn = nativeValue.includes('=') ? nativeValue : `cn=${escapeDnValue(nativeValue)},${groups.baseDn}`;
+  // Only a group entry is deleted: a DN naming an account (or anything else) is not a group.
+  const found = await session
+    .run(`reading group ${dn}`, (c) => c.search(dn, { scope: 'base', filter: groups.filter, attributes: ['1.1'] }))
+    .catch((e: unknown) => {
+      if (e instanceof ConnectorError && e.code === 'not_found') return { searchEntries: [] };
+      throw e;
+    });
+  if (found.searchEntries.length === 0) return 'absent';
+  try {
+    await session.run(`deleting group ${dn}`, (c) => c.del(dn));
+    return 'deleted';
+  } catch (e) {
+    if (e instanceof ConnectorError && e.code === 'not_found') return 'absent';
     throw e;
   }
 }

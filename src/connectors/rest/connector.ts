@@ -2,6 +2,7 @@
 import type { Problem } from '../../domain/result.ts';
 import type { Capabilities, DeprovisioningAction, Operation } from '../capabilities.ts';
 import type { AccountItem, Connector, ConnectorKind, ConnectorOptions, EntitlementItem, ListOptions, Page } from '../contract.ts';
+import { assertEntitlementOperation } from '../entitlement-ops.ts';
 import { ConnectorError, refused, secretScrubber } from '../errors.ts';
 import { createHttpClient } from '../http.ts';
 import type { HttpResponse } from '../http.ts';
@@ -12,7 +13,7 @@ import { createRestClient } from './client.ts';
 import { accountSchema, toAccount, toEntitlement } from './mapping.ts';
 import { listPages } from './pages.ts';
 import { readPath } from './path.ts';
-import { WRITE_OPERATIONS, restSettingsSchema, toRestSettings } from './settings.ts';
+import { ENTITLEMENT_SETTINGS, WRITE_OPERATIONS, restSettingsSchema, toRestSettings } from './settings.ts';
 import type { OperationName, OperationSpec, RestSettings } from './settings.ts';
 import { checkTemplate } from './template.ts';
 import type { PlaceholderScope } from './template.ts';
@@ -35,6 +36,12 @@ const SCOPES: Record<OperationName | 'endpoint', PlaceholderScope> = {
   removeUserFromEntity: { values: ['nativeIdentity', 'entitlement'], objects: ['settings'] },
   allocateLicense: { values: ['nativeIdentity', 'entitlement'], objects: ['settings'] },
   releaseLicense: { values: ['nativeIdentity', 'entitlement'], objects: ['settings'] },
+  createGroup: { values: ['name', 'nativeValue', 'description'], objects: ['attributes', 'settings'] },
+  deleteGroup: { values: ['nativeValue'], objects: ['settings'] },
+  createRole: { values: ['name', 'nativeValue', 'description'], objects: ['attributes', 'settings'] },
+  deleteRole: { values: ['nativeValue'], objects: ['settings'] },
+  createEntity: { values: ['name', 'nativeValue', 'description'], objects: ['attributes', 'settings'] },
+  deleteEntity: { values: ['nativeValue'], objects: ['settings'] },
   endpoint: { values: ['nativeIdentity', 'entitlement'], objects: ['attributes', 'params', 'settings'] },
 };
 
@@ -142,6 +149,35 @@ export function createRestConnector(options: ConnectorOptions): RestConnector {
 
     apply(request) {
       return applyRest({ client, settings, capabilities, getAccount }, request);
+    },
+
+    // Whatever createGroup/Role/Entity and deleteGroup/Role/Entity are configured (each gives its capability).
+    async createEntitlement(kind, entitlement) {
+      assertEntitlementOperation('rest', capabilities, 'create', kind);
+      const spec = needed(ENTITLEMENT_SETTINGS[kind][0]);
+      const res = await client.call(spec, {
+        name: entitlement.name,
+        nativeValue: entitlement.nativeValue ?? null,
+        description: entitlement.description ?? null,
+        attributes: entitlement.attributes ?? {},
+        settings: settings.plain,
+      });
+      const path = spec.nativeValue ?? settings.entitlementMapping.nativeValue;
+      const got = readPath(res.body, path);
+      const nativeValue = typeof got === 'string' || typeof got === 'number' ? String(got) : entitlement.nativeValue;
+      if (nativeValue === undefined || nativeValue === '') throw new ConnectorError('permanent', 'target_error', `${ENTITLEMENT_SETTINGS[kind][0]}: the answer has no native value at '${path}'`);
+      return { kind, nativeValue, name: entitlement.name, ...(entitlement.description === undefined ? {} : { description: entitlement.description }) };
+    },
+
+    async deleteEntitlement(kind, nativeValue) {
+      assertEntitlementOperation('rest', capabilities, 'delete', kind);
+      try {
+        await client.call(needed(ENTITLEMENT_SETTINGS[kind][1]), { nativeValue, settings: settings.plain });
+        return 'deleted';
+      } catch (e) {
+        if (e instanceof ConnectorError && e.status === 404) return 'absent';
+        throw e;
+      }
     },
 
     async callEndpoint(name, context = {}) {

@@ -20,11 +20,24 @@ export const WRITE_OPERATIONS = {
   removeUserFromEntity: 'remove_user_from_entity',
   allocateLicense: 'allocate_license',
   releaseLicense: 'release_license',
+  createGroup: 'create_group',
+  deleteGroup: 'delete_group',
+  createRole: 'create_role',
+  deleteRole: 'delete_role',
+  createEntity: 'create_entity',
+  deleteEntity: 'delete_entity',
 } as const satisfies Record<string, Operation>;
 export type WriteOperationName = keyof typeof WRITE_OPERATIONS;
 export const READ_OPERATIONS = ['listAccounts', 'getAccount', 'listEntitlements'] as const;
 export type ReadOperationName = (typeof READ_OPERATIONS)[number];
 export type OperationName = WriteOperationName | ReadOperationName;
+
+/** The operations that make and remove an entitlement of each kind (create, delete). */
+export const ENTITLEMENT_SETTINGS: Record<'group' | 'role' | 'entity', [WriteOperationName, WriteOperationName]> = {
+  group: ['createGroup', 'deleteGroup'],
+  role: ['createRole', 'deleteRole'],
+  entity: ['createEntity', 'deleteEntity'],
+};
 
 /** The membership operations of each entitlement kind (add, remove). */
 export const MEMBERSHIP_SETTINGS: Partial<Record<EntitlementKind, [WriteOperationName, WriteOperationName]>> = {
@@ -46,6 +59,7 @@ const operationSchema: JsonSchema = {
     items: { type: 'string', description: 'Listings: JSON Pointer or dotted path to the items array (empty: the body is the array).' },
     nativeIdentity: { type: 'string', description: 'createUser: path to the new account’s nativeIdentity in the answer (default accountMapping.nativeIdentity).' },
     account: { type: 'string', description: 'getAccount: path to the account object in the answer (default: the body).' },
+    nativeValue: { type: 'string', description: 'createGroup/Role/Entity: path to the new entitlement’s native value in the answer (default entitlementMapping.nativeValue).' },
   },
 };
 
@@ -152,6 +166,7 @@ export interface OperationSpec {
   items?: string;
   nativeIdentity?: string;
   account?: string;
+  nativeValue?: string;
 }
 
 export type RestAuth = { type: 'none' } | { type: 'basic'; username: string; password: string } | { type: 'api_key'; key: string; in: 'header' | 'query'; name: string } | BearerAuth;

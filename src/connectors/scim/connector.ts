@@ -1,6 +1,7 @@
 /** The `scim` connector kind: a SCIM 2.0 client (RFC 7643/7644) for Users and Groups. */
 import type { Capabilities } from '../capabilities.ts';
 import type { AccountItem, Connector, ConnectorKind, ConnectorOptions, EntitlementItem, ListOptions, Page, TestResult } from '../contract.ts';
+import { assertEntitlementOperation } from '../entitlement-ops.ts';
 import { ConnectorError, secretScrubber } from '../errors.ts';
 import { createHttpClient } from '../http.ts';
 import { secretSettingNames, settingsOrThrow } from '../settings.ts';
@@ -11,6 +12,7 @@ import type { ScimClient } from './client.ts';
 import { accountAttributes, toAccount } from './mapping.ts';
 import type { ScimResource } from './mapping.ts';
 import { getResource, userIdOf } from './resources.ts';
+import { CORE_GROUP_SCHEMA } from './scim-schema.ts';
 import { scimSettingsSchema, toScimSettings } from './settings.ts';
 import type { ScimSettings } from './settings.ts';
 
@@ -20,6 +22,8 @@ export const SCIM_CAPABILITIES: Capabilities = {
     'disable_user',
     'enable_user',
     'delete_user',
+    'create_group',
+    'delete_group',
     'add_user_to_group',
     'remove_user_from_group',
     'add_user_to_role',
@@ -156,6 +160,28 @@ export function createScimConnector(options: ConnectorOptions): Connector {
 
     apply(request) {
       return applyScim({ client, settings, capabilities: SCIM_CAPABILITIES, scrub }, request);
+    },
+
+    // Groups are SCIM Group resources; roles are values of a User's `roles`, with no resource to make.
+    async createEntitlement(kind, entitlement) {
+      assertEntitlementOperation('scim', SCIM_CAPABILITIES, 'create', kind);
+      // The service provider assigns the id (the native value); extra attributes (externalId…) go in as given.
+      const extra = Object.fromEntries(Object.entries(entitlement.attributes ?? {}).filter(([k]) => !['schemas', 'id', 'meta', 'members', 'displayName'].includes(k)));
+      const res = await client.send('POST', '/Groups', { json: { schemas: [CORE_GROUP_SCHEMA], ...extra, displayName: entitlement.name, members: [] } });
+      const made = (res.body ?? {}) as ScimResource;
+      if (typeof made.id !== 'string' || made.id === '') throw new ConnectorError('permanent', 'target_error', `POST /Groups answered ${res.status} without the new Group's id`);
+      return { kind: 'group', nativeValue: made.id, name: typeof made.displayName === 'string' ? made.displayName : entitlement.name };
+    },
+
+    async deleteEntitlement(kind, nativeValue) {
+      assertEntitlementOperation('scim', SCIM_CAPABILITIES, 'delete', kind);
+      try {
+        await client.send('DELETE', `/Groups/${encodeURIComponent(nativeValue)}`);
+        return 'deleted';
+      } catch (e) {
+        if (e instanceof ConnectorError && e.status === 404) return 'absent';
+        throw e;
+      }
     },
 
     async close() {
