@@ -157,6 +157,13 @@ export interface Connector {
    */
   apply(request: AccountRequest): Promise<ApplyResult>;
   /**
+   * The account a Create request names, when the target has it already: by its
+   * nativeIdentity, or by what the target keeps unique (a SCIM userName, the DN an LDAP
+   * Create would make). Lets a retried Create find what an earlier attempt made. Kinds
+   * without it are looked up by the request's nativeIdentity alone.
+   */
+  findAccount?(request: AccountRequest): Promise<AccountItem | null>;
+  /**
    * Creates a group, role or entity on the target. Throws a permanent ConnectorError code
    * `unsupported` before calling the target when the capabilities lack `create_{kind}`, and
    * code `conflict` when the target already has one by that name or value.

@@ -166,6 +166,16 @@ export function connectorContract(fixture: ConnectorFixture, options: { skipReas
       expect(read?.attributes[fixture.multiAttribute]).toEqual([fixture.multiValue('ctcreate', 'a')]);
     });
 
+    it('finds the account a Create made, so that a retried Create can tell (where it can look)', async (ctx) => {
+      if (connector.findAccount === undefined) {
+        ctx.skip(`${fixture.kind.name}: no findAccount (looked up by nativeIdentity alone)`);
+        return;
+      }
+      const id = await create('ctfind');
+      expect((await connector.findAccount(fixture.createRequest('ctfind')))?.nativeIdentity).toBe(id);
+      expect(await connector.findAccount(fixture.createRequest('ctnotmade'))).toBeNull();
+    });
+
     it('refuses to create an account that exists, as a permanent conflict', async () => {
       await create('ctdup');
       const again = await connector.apply(fixture.createRequest('ctdup'));

@@ -104,6 +104,10 @@ export function createCsvConnector(options: ConnectorOptions): Connector {
       return applyCsv({ settings, capabilities }, request);
     },
 
+    findAccount(request) {
+      return request.nativeIdentity === undefined ? Promise.resolve(null) : this.getAccount(request.nativeIdentity);
+    },
+
     // A file's groups are only values in a column (or rows of a list kept by people): none are made or removed here.
     async createEntitlement(kind) {
       assertEntitlementOperation('csv', capabilities, 'create', kind);

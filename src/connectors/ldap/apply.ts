@@ -205,7 +205,7 @@ async function setPassword(ctx: LdapApplyContext, t: OutcomeTracker, request: Ac
 }
 
 /** The DN a Create makes: the nativeIdentity when it is a DN, else `<rdnAttribute>=<value>,<baseDn>`. */
-function createDn(request: AccountRequest, settings: LdapSettings): string | undefined {
+export function createDn(request: AccountRequest, settings: LdapSettings): string | undefined {
   const id = request.nativeIdentity;
   if (id !== undefined && id.includes('=')) return id;
   const value = id ?? valueTexts(request.attributeRequests.find((a) => a.name.toLowerCase() === settings.rdnAttribute.toLowerCase() && a.op !== 'Remove')?.value)[0];

@@ -6,7 +6,7 @@ import { decodeCursor, paginateBatches, resumeBatchesAfter } from '../cursor.ts'
 import { assertEntitlementOperation } from '../entitlement-ops.ts';
 import { ConnectorError, secretScrubber } from '../errors.ts';
 import { secretSettingNames, settingsOrThrow } from '../settings.ts';
-import { applyLdap } from './apply.ts';
+import { applyLdap, createDn } from './apply.ts';
 import { allMemberships, createGroup, deleteGroup, membershipsOf } from './groups.ts';
 import { GROUPS, PASSWORD, entryValues, loadModel, normDn, searchAttributes, toAccount } from './model.ts';
 import type { LdapModel } from './model.ts';
@@ -144,6 +144,11 @@ export function createLdapConnector(options: ConnectorOptions): Connector {
 
     apply(request) {
       return applyLdap({ session, settings, capabilities, model: getModel }, request);
+    },
+
+    findAccount(request) {
+      const dn = request.op === 'Create' ? createDn(request, settings) : request.nativeIdentity;
+      return dn === undefined ? Promise.resolve(null) : this.getAccount(dn);
     },
 
     // Groups only: roles and entities have no entry class here.

@@ -1,6 +1,7 @@
 /** The `scim` connector kind: a SCIM 2.0 client (RFC 7643/7644) for Users and Groups. */
 import type { Capabilities } from '../capabilities.ts';
 import type { AccountItem, Connector, ConnectorKind, ConnectorOptions, EntitlementItem, ListOptions, Page, TestResult } from '../contract.ts';
+import { valueTexts } from '../changes.ts';
 import { assertEntitlementOperation } from '../entitlement-ops.ts';
 import { ConnectorError, secretScrubber } from '../errors.ts';
 import { createHttpClient } from '../http.ts';
@@ -160,6 +161,17 @@ export function createScimConnector(options: ConnectorOptions): Connector {
 
     apply(request) {
       return applyScim({ client, settings, capabilities: SCIM_CAPABILITIES, scrub }, request);
+    },
+
+    async findAccount(request) {
+      const userName = request.nativeIdentity ?? valueTexts(request.attributeRequests.find((a) => a.name === 'userName' && a.op !== 'Remove')?.value)[0];
+      if (userName === undefined) return null;
+      if (settings.identityAttribute === 'userName' || request.op !== 'Create') return this.getAccount(userName);
+      const mapping = await client.mapping();
+      const id = await userIdOf(client, userName, 'userName');
+      if (id === null) return null;
+      const found = await getResource(client, 'Users', id);
+      return found === null ? null : toAccount(found.resource, mapping, settings.identityAttribute);
     },
 
     // Groups are SCIM Group resources; roles are values of a User's `roles`, with no resource to make.
