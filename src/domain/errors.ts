@@ -45,6 +45,15 @@ export const ERROR_CODES = {
   'assignment.invalid': { status: 400, doc: 'The assignment names neither or both of an identity and a group, or its validity is reversed.' },
   'plan.invalid': { status: 422, doc: 'The provisioning plan cannot be read, or does not fit the store (unknown application, attribute, account or identity, an unsupported operation); every problem is listed with its code, field and, for XML, line and column.' },
   'account.not_found': { status: 404, doc: 'No account has this id.' },
+  'account.invalid_transition': { status: 409, doc: "The account's state does not allow this action; the message names the actions it allows." },
+  'reconciliation.not_found': { status: 404, doc: 'No reconciliation run of this application has this id.' },
+  'reconciliation.already_running': { status: 409, doc: 'The application already has a reconciliation run queued or running (one at a time); the message names it.' },
+  'reconciliation.not_active': { status: 409, doc: 'The reconciliation run has already ended, so it cannot be stopped.' },
+  'reconciliation.nothing_held': { status: 409, doc: 'The reconciliation run holds no remediations to confirm or discard.' },
+  'reconciliation.invalid': { status: 400, doc: 'Reconciliation settings are wrong (a cron expression that does not parse, a threshold outside (0, 1]).' },
+  'reconciliation.no_delta': { status: 404, doc: 'The reconciliation run found this account unchanged (or did not see it), so it has no delta.' },
+  'remediation.not_found': { status: 404, doc: 'No remediation has this id.' },
+  'remediation.already_decided': { status: 409, doc: 'The remediation is not waiting for a decision (it was carried out, dismissed, or decided before).' },
   'client.not_found': { status: 404, doc: 'No API client has this id.' },
   'client.duplicate_name': { status: 409, doc: 'Another API client already has this name.' },
   'client.invalid_privilege': { status: 400, doc: 'A privilege named is not one Steward knows.' },
@@ -71,6 +80,7 @@ export const ERROR_CODES = {
   'approval.not_yours': { status: 403, doc: 'The approval task waits on another approver (or the caller would approve its own request).' },
   'approval.already_decided': { status: 409, doc: 'The approval task has been decided, escalated or withdrawn already.' },
   'approval.flow_closed': { status: 409, doc: 'The ApprovalFlow has ended; its decisions can no longer be taken back.' },
+  'slack.unauthorized': { status: 401, doc: 'A Slack interaction callback without a valid signature: headers missing, signature wrong, timestamp more than five minutes off, or the request seen before (a replay).' },
   'internal': { status: 500, doc: 'An unexpected error; the log has details under the request id.' },
 } as const satisfies Record<string, { status: number; doc: string }>;
 

@@ -1,0 +1,216 @@
+/**
+ * One run, carried out: entitlements aggregated, accounts listed page by page into staging
+ * (each page committed with the run's cursor, so a run killed mid-way resumes after its last
+ * page), then in one transaction the deltas, removals, correlation and remediations. Every
+ * connector call goes through the application's concurrency limit.
+ */
+import type { Connector, ConnectorLimiter, ConnectorRegistry, Page } from '../connectors/index.ts';
+import { isConnectorError, maxConcurrencyOf, secretScrubber } from '../connectors/index.ts';
+import { DEFAULT_ADOPTION, withRemediationDefaults, type AdoptionPolicy, type RemediationPolicy } from '../domain/policies.ts';
+import type { AccountSchema } from '../domain/schema.ts';
+import { getApplicationRow } from '../store/applications.ts';
+import type { SecretBox } from '../store/crypto.ts';
+import type { Db } from '../store/db.ts';
+import type { ApplicationRow } from '../store/tables.ts';
+import { correlate, markOrphans, stateCounts } from './correlation.ts';
+import { applyListed, markRemoved, removalCandidates } from './deltas.ts';
+import { applyApproved, countByStatus, createRemediations, holdRemovals, holdRevokes, revokedAccounts, type ExecutePlan } from './remediation.ts';
+import { getRunRow, hasCompletedRun, toRun, updateRun, type ReconciliationRun, type RunRow } from './runs.ts';
+import { clearStaging, stageAccounts, upsertEntitlementPage } from './stage.ts';
+
+export interface EngineDeps {
+  db: Db;
+  secrets: SecretBox;
+  connectors: ConnectorRegistry;
+  limiter: ConnectorLimiter;
+  executePlan?: ExecutePlan | undefined;
+}
+
+export interface RunOptions {
+  /** Aborting stops the run after the page being written; the run stays `running` and resumes where it stopped. */
+  signal?: AbortSignal;
+  /** Called after each page is committed (tests abort here to simulate a crash). */
+  onPage?: (run: ReconciliationRun) => void;
+}
+
+/** Thrown when a run was aborted by its signal: the run is left to be resumed. */
+export class RunAborted extends Error {
+  constructor() {
+    super('the reconciliation run was interrupted; it resumes from its last page');
+    this.name = 'RunAborted';
+  }
+}
+
+function openConnector(deps: EngineDeps, app: ApplicationRow): { connector: Connector; scrub: (t: string) => string } {
+  const secrets = Object.fromEntries(Object.entries(app.secrets).map(([k, v]) => [k, deps.secrets.open(v)]));
+  const scrub = secretScrubber(Object.values(secrets));
+  const kind = deps.connectors.get(app.connector_kind);
+  if (kind === undefined) throw new PermanentRunError(`the connector kind '${app.connector_kind}' is not installed on this server`);
+  try {
+    return { connector: kind.create({ settings: app.settings, secrets }), scrub };
+  } catch (e) {
+    throw new PermanentRunError(scrub(`the ${kind.name} connector refused the settings: ${(e as Error).message}`));
+  }
+}
+
+class PermanentRunError extends Error {}
+
+/** Pages of a listing, each fetched under the application's concurrency limit. */
+async function* limited<T>(deps: EngineDeps, app: ApplicationRow, pages: AsyncIterable<Page<T>>): AsyncGenerator<Page<T>> {
+  const it = pages[Symbol.asyncIterator]();
+  const max = maxConcurrencyOf(app.settings);
+  try {
+    for (;;) {
+      const r = await deps.limiter.run(app.id, () => it.next(), max);
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
+/** Carries out (or resumes) one run to its end; returns it as it ended. */
+export async function executeRun(deps: EngineDeps, runId: string, options: RunOptions = {}): Promise<ReconciliationRun> {
+  const { db } = deps;
+  let run = await getRunRow(db.k, runId);
+  if (!run) throw new Error(`no reconciliation run has id ${runId}`);
+  if (run.status === 'completed' || run.status === 'failed' || run.status === 'stopped') return toRun(run);
+  if (run.status === 'stopping') return finishStopped(deps, run);
+  const app = await getApplicationRow(db.k, run.application_id);
+  if (!app) throw new Error(`the application of run ${runId} is gone`);
+  await updateRun(db.k, runId, { status: 'running', started_at: run.started_at ?? new Date(), attempts: run.attempts + 1 });
+  let scrub = (t: string) => t;
+  try {
+    const opened = openConnector(deps, app);
+    scrub = opened.scrub;
+    const { connector } = opened;
+    try {
+      run = (await getRunRow(db.k, runId))!;
+      if (run.phase === 'entitlements') run = await readEntitlements(deps, app, connector, run, options);
+      if (run.phase === 'accounts' && run.status !== 'stopping') run = await readAccounts(deps, app, connector, run, options);
+    } finally {
+      void connector.close().catch(() => undefined);
+    }
+    if (run.status === 'stopping') return finishStopped(deps, run);
+    if (run.phase === 'apply') await applyRun(deps, app, run);
+    return toRun((await getRunRow(db.k, runId))!);
+  } catch (e) {
+    if (e instanceof RunAborted) throw e;
+    const message = scrub(e instanceof Error ? e.message : String(e));
+    if (e instanceof PermanentRunError || (isConnectorError(e) && e.kind === 'permanent')) {
+      await db.tx(async (tx) => {
+        await updateRun(tx, runId, { status: 'failed', last_error: message, finished_at: new Date() });
+        await clearStaging(tx, runId);
+      });
+      return toRun((await getRunRow(db.k, runId))!);
+    }
+    // Retryable: the run stays `running` at its last page; the job is retried and resumes it.
+    await updateRun(db.k, runId, { last_error: message });
+    throw e;
+  }
+}
+
+function checkAbort(options: RunOptions): void {
+  if (options.signal?.aborted) throw new RunAborted();
+}
+
+async function readEntitlements(deps: EngineDeps, app: ApplicationRow, connector: Connector, run: RunRow, options: RunOptions): Promise<RunRow> {
+  let current = run;
+  for await (const page of limited(deps, app, connector.listEntitlements(current.entitlement_cursor, { pageSize: current.page_size }))) {
+    const status = await deps.db.tx(async (tx) => {
+      await upsertEntitlementPage(tx, app.id, page.items);
+      return updateRun(tx, run.id, { entitlement_cursor: page.nextCursor, entitlements_seen: current.entitlements_seen + page.items.length, phase: page.nextCursor === null ? 'accounts' : 'entitlements' });
+    });
+    current = (await getRunRow(deps.db.k, run.id))!;
+    options.onPage?.(toRun(current));
+    if (status === 'stopping') return current;
+    checkAbort(options);
+  }
+  if (current.phase === 'entitlements') {
+    await updateRun(deps.db.k, run.id, { phase: 'accounts' });
+    current = (await getRunRow(deps.db.k, run.id))!;
+  }
+  return current;
+}
+
+async function readAccounts(deps: EngineDeps, app: ApplicationRow, connector: Connector, run: RunRow, options: RunOptions): Promise<RunRow> {
+  let current = run;
+  for await (const page of limited(deps, app, connector.listAccounts(current.account_cursor, { pageSize: current.page_size }))) {
+    const status = await deps.db.tx(async (tx) => {
+      await stageAccounts(tx, run.id, page.items);
+      return updateRun(tx, run.id, { account_cursor: page.nextCursor, pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, phase: page.nextCursor === null ? 'apply' : 'accounts' });
+    });
+    current = { ...current, pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, account_cursor: page.nextCursor, phase: page.nextCursor === null ? 'apply' : 'accounts', status };
+    options.onPage?.(toRun(current));
+    if (status === 'stopping') return current;
+    checkAbort(options);
+  }
+  if (current.phase === 'accounts') {
+    await updateRun(deps.db.k, run.id, { phase: 'apply' });
+    current = { ...current, phase: 'apply' };
+  }
+  return current;
+}
+
+async function finishStopped(deps: EngineDeps, run: RunRow): Promise<ReconciliationRun> {
+  await deps.db.tx(async (tx) => {
+    await updateRun(tx, run.id, { status: 'stopped', finished_at: new Date() });
+    await clearStaging(tx, run.id);
+  });
+  return toRun((await getRunRow(deps.db.k, run.id))!);
+}
+
+const share = (n: number, of: number): string => `${((n / Math.max(1, of)) * 100).toFixed(1)}%`;
+
+/** The set-based end of a run, in one transaction: a crash before its commit leaves the staged listing to apply again. */
+async function applyRun(deps: EngineDeps, app: ApplicationRow, run: RunRow): Promise<void> {
+  const adoption = (app.adoption_policy as AdoptionPolicy | null) ?? DEFAULT_ADOPTION;
+  const policy: RemediationPolicy = withRemediationDefaults(app.remediation_policy as Partial<RemediationPolicy> | null ?? undefined);
+  await deps.db.tx(async (tx) => {
+    const baseline = !(await hasCompletedRun(tx, app.id, run.id));
+    const before = await removalCandidates(tx, app.id, run.id);
+    // A read that suddenly returns far fewer accounts (a failed or truncated listing) must not look like mass deletion.
+    const holdRemoval = before.missing > 0 && before.missing > run.safety_threshold * before.live;
+    const reasons: string[] = [];
+    const listed = await applyListed(tx, app.id, run.id, baseline);
+    let removed = 0;
+    if (holdRemoval) {
+      await holdRemovals(tx, app.id, run.id, policy);
+      reasons.push(`${before.missing} of ${before.live} accounts (${share(before.missing, before.live)}) were not listed, more than the safety threshold of ${share(run.safety_threshold, 1)}; they are marked removed only when an administrator confirms`);
+    } else removed = await markRemoved(tx, app.id, run.id, baseline);
+    await markOrphans(tx, app.id);
+    await correlate(tx, app.id, adoption);
+    if (!baseline) {
+      await createRemediations(tx, app.id, run.id, policy);
+      const counts = await stateCounts(tx, app.id);
+      const total = counts.Matched + counts.Unmatched + counts.Unmanaged + counts.Orphan;
+      const revoking = await revokedAccounts(tx, run.id);
+      if (revoking > 0 && revoking > run.safety_threshold * total) {
+        await holdRevokes(tx, run.id);
+        reasons.push(`revoking would change or delete ${revoking} of ${total} accounts (${share(revoking, total)}), more than the safety threshold of ${share(run.safety_threshold, 1)}`);
+      }
+      await applyApproved(tx, { applicationId: app.id, applicationName: app.name, schema: app.account_schema as AccountSchema | null, executePlan: deps.executePlan, createdBy: `reconciliation:${run.id}` }, { runId: run.id });
+    }
+    const counts = await stateCounts(tx, app.id);
+    const rem = await countByStatus(tx, run.id);
+    await clearStaging(tx, run.id);
+    await updateRun(tx, run.id, {
+      status: 'completed',
+      phase: 'done',
+      baseline,
+      accounts_new: listed.new,
+      accounts_changed: listed.changed,
+      accounts_removed: removed,
+      accounts_matched: counts.Matched,
+      accounts_unmatched: counts.Unmatched,
+      accounts_orphan: counts.Orphan,
+      remediations_pending: rem.pending,
+      remediations_held: rem.held,
+      remediations_applied: rem.applied,
+      held_reason: reasons.length > 0 ? reasons.join('; ') : null,
+      last_error: null,
+      finished_at: new Date(),
+    });
+  });
+}
