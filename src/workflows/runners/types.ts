@@ -94,6 +94,22 @@ export interface RunnerDeps {
   slack?: SlackSettings;
   mail?: MailSettings;
   fetch: typeof fetch;
+  /**
+   * An application's settings with its secrets decrypted, by id or by (case-insensitive) name,
+   * for scripts that call a target themselves (GitLab issues, signed webhooks); throws a
+   * permanent ConnectorError when there is none. See `createApplicationConfigLoader`. Never log it.
+   */
+  applicationConfig?(idOrName: string): Promise<ApplicationConfig>;
+}
+
+/** An application as the GitLab issue and webhook scripts read it. */
+export interface ApplicationConfig {
+  id: string;
+  name: string;
+  connectorKind: string;
+  settings: Record<string, unknown>;
+  /** Decrypted. */
+  secrets: Record<string, string>;
 }
 
 /** One family of script types. */
