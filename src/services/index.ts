@@ -28,6 +28,7 @@ export type { KeyPage } from './paging.ts';
 export { invalidPlan, readPlan } from './plans.ts';
 export type { PlanOptions, PlanService, PlanSource } from './plans.ts';
 export { STORE_PLAN_PROBLEM_CODES } from './plan-validate.ts';
+export { accountCreateRequest } from './plan-compile.ts';
 
 /** Everything the API and CLI call: built once from the database and keys, passed down. */
 export interface Services {

@@ -35,7 +35,7 @@ export interface ApprovalStep {
   deadlineHours: number;
   /** Hours between reminders to an approver who has not decided; 0 turns reminders off. */
   remindEveryHours: number;
-  /** Who a late task goes to; the late approver's manager, then the application's owner, when left out. */
+  /** Who a late task goes to: the first entry that names somebody eligible; the late approver's manager, then the application's owner, when left out. */
   escalateTo: ApproverSpec[];
   /** How approvers are told, besides the API. */
   notify: NotifyChannel[];

@@ -247,6 +247,15 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     steps: ApprovalStep[];
   }
 
+  /** Escalation targets are a fallback list: the first entry that names somebody eligible wins. */
+  async function escalationTargets(ex: Executor, specs: readonly ApproverSpec[], c: FlowCtx, out: Set<string>, lateApproverId?: string): Promise<string[]> {
+    for (const spec of specs) {
+      const ids = (await resolveApprovers(ex, [spec], c, lateApproverId)).filter((id) => !out.has(id));
+      if (ids.length > 0) return ids;
+    }
+    return [];
+  }
+
   const excluded = (c: FlowCtx) => new Set([c.beneficiaryId, ...(c.requesterId ? [c.requesterId] : [])]);
 
   async function notifyLater(tx: Executor, taskIds: string[], kind: 'approval_requested' | 'approval_reminder', channels: readonly string[]): Promise<void> {
@@ -259,7 +268,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     const s = c.steps[step]!;
     const out = excluded(c);
     let approvers = (await resolveApprovers(tx, s.approvers, c)).filter((id) => !out.has(id));
-    if (approvers.length === 0) approvers = (await resolveApprovers(tx, s.escalateTo, c)).filter((id) => !out.has(id));
+    if (approvers.length === 0) approvers = await escalationTargets(tx, s.escalateTo, c, out);
     if (approvers.length === 0) {
       throw new StewardError('access_request.no_approver', `step ${step + 1} (${s.name || 'unnamed'}) of the ApprovalChain has no approver other than the requester and the beneficiary, and no escalation target; give the beneficiary a manager or the application an owner`);
     }
@@ -661,8 +670,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
           const { ctx } = await flowCtx(tx, task.flow_id);
           const s = ctx.steps[task.step]!;
           const taken = new Set((await tx.selectFrom('approval_tasks').select('approver_id').where('flow_id', '=', task.flow_id).where('step', '=', task.step).where('status', 'in', ['pending', 'approved']).execute()).map((r) => r.approver_id));
-          const out = excluded(ctx);
-          const targets = (await resolveApprovers(tx, s.escalateTo, ctx, task.approver_id)).filter((id) => !out.has(id) && !taken.has(id));
+          const targets = await escalationTargets(tx, s.escalateTo, ctx, new Set([...excluded(ctx), ...taken]), task.approver_id);
           if (targets.length === 0) {
             // Nobody to escalate to: the task stays with its approver, and is looked at again a deadline later.
             await tx.updateTable('approval_tasks').set({ due_at: new Date(at.getTime() + s.deadlineHours * HOUR) }).where('id', '=', task.id).execute();

@@ -50,7 +50,7 @@ export interface Workflows {
   actionChains: ActionChainService;
   approvals: ApprovalService;
   /** Turns each AccountRequest of an already validated plan into an ActionFlow, in `tx`. */
-  createPlanFlows(tx: Executor, plan: ProvisioningPlan, createdBy: string): Promise<PlanExecution>;
+  createPlanFlows: (tx: Executor, plan: ProvisioningPlan, createdBy: string) => Promise<PlanExecution>;
   /** `createPlanFlows` in its own transaction, then wakes the workers. */
   executePlan(actor: Actor, plan: ProvisioningPlan): Promise<PlanExecution>;
 }

@@ -4,7 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type StewardApp } from '../../src/api/app.ts';
 import { SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import type { Privilege } from '../../src/domain/privileges.ts';
-import { createServices, type Services } from '../../src/services/index.ts';
+import { createServices, type Services, type WorkflowOptions } from '../../src/services/index.ts';
 import { createSecretBox } from '../../src/store/crypto.ts';
 import type { Db, DbKind } from '../../src/store/db.ts';
 import { createTestDb } from './db.ts';
@@ -27,9 +27,15 @@ export interface TestApp {
 let counter = 0;
 export const uniqueName = (prefix: string): string => `${prefix}-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}`;
 
-export async function createTestApp(kind: DbKind): Promise<TestApp> {
+export interface TestAppOptions {
+  /** The workflows' queue, runners and settings, made once the database exists. */
+  workflows?: (db: Db) => WorkflowOptions | Promise<WorkflowOptions>;
+}
+
+export async function createTestApp(kind: DbKind, options: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDb(kind);
-  const services = createServices({ db, secrets: createSecretBox(randomBytes(32)) });
+  const workflows = options.workflows ? await options.workflows(db) : undefined;
+  const services = createServices({ db, secrets: createSecretBox(randomBytes(32)), ...(workflows ? { workflows } : {}) });
   const app = await buildApp({ services, logger: false });
   const token = async (...privileges: Privilege[]) => (await services.clients.create(SYSTEM_ACTOR, { name: uniqueName('client'), privileges })).token;
   const admin = await token('admin');

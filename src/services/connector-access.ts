@@ -1,0 +1,51 @@
+/**
+ * Opens an application's connector for work that changes the target (ActionFlow scripts):
+ * secrets decrypted, the per-application limit held for the call, the connector closed
+ * after. Errors pass through as the connector threw them, with any secret scrubbed from
+ * their text, so the flow engine can classify and retry them.
+ */
+import { ConnectorError, isConnectorError, maxConcurrencyOf, secretScrubber, type Connector, type ConnectorLimiter, type ConnectorRegistry } from '../connectors/index.ts';
+import { StewardError } from '../domain/errors.ts';
+import { getApplicationRow } from '../store/applications.ts';
+import type { SecretBox } from '../store/crypto.ts';
+import type { Db } from '../store/db.ts';
+
+export interface ConnectorAccess {
+  withConnector: <T>(applicationId: string, fn: (connector: Connector, application: { id: string; name: string; connectorKind: string }) => Promise<T>) => Promise<T>;
+  /** The application's own limit on concurrent connector calls. */
+  maxConcurrency: (applicationId: string) => Promise<number>;
+}
+
+export function createConnectorAccess(deps: { db: Db; secrets: SecretBox; connectors: ConnectorRegistry; limiter: ConnectorLimiter }): ConnectorAccess {
+  return {
+    async withConnector(applicationId, fn) {
+      const row = await getApplicationRow(deps.db.k, applicationId);
+      if (!row) throw new StewardError('application.not_found', `no application has id ${applicationId}`);
+      const kind = deps.connectors.get(row.connector_kind);
+      if (!kind) throw new ConnectorError('permanent', 'invalid_settings', `the connector kind '${row.connector_kind}' is not installed on this server`);
+      const secrets = Object.fromEntries(Object.entries(row.secrets).map(([k, v]) => [k, deps.secrets.open(v)]));
+      const scrub = secretScrubber(Object.values(secrets));
+      const connector = kind.create({ settings: row.settings, secrets });
+      try {
+        return await deps.limiter.run(row.id, () => fn(connector, { id: row.id, name: row.name, connectorKind: row.connector_kind }), maxConcurrencyOf(row.settings));
+      } catch (e) {
+        if (isConnectorError(e)) {
+          throw new ConnectorError(e.kind, e.code, scrub(e.message), {
+            ...(e.status !== undefined ? { status: e.status } : {}),
+            ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+            ...(e.targetMessage !== undefined ? { targetMessage: scrub(e.targetMessage) } : {}),
+            problems: e.problems,
+          });
+        }
+        if (e instanceof Error) e.message = scrub(e.message);
+        throw e;
+      } finally {
+        await connector.close().catch(() => undefined);
+      }
+    },
+    async maxConcurrency(applicationId) {
+      const row = await getApplicationRow(deps.db.k, applicationId);
+      return row ? maxConcurrencyOf(row.settings) : 1;
+    },
+  };
+}
