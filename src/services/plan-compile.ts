@@ -133,6 +133,17 @@ function createRequest(app: PreparedApp, identity: MappedIdentity, want: Desired
   return { application: app.row.name, op: 'Create', attributeRequests, permissionRequests: [] };
 }
 
+/**
+ * The Create request for a new account of `identity` in `app`: the attributes its
+ * attribute mappings give, then an Add of each entitlement value by its attribute. The
+ * compiler's own rule, for callers that make one account outside a plan (an ActionFlow's
+ * `{provider}_api_create_user`).
+ */
+export function accountCreateRequest(app: ApplicationRow, identity: MappedIdentity, values: ReadonlyMap<string, ReadonlySet<string>> = new Map()): AccountRequest {
+  const want: Desired = { values: new Map([...values].map(([k, v]) => [k, new Set(v)])) };
+  return createRequest(prepare(app), identity, want);
+}
+
 function updateRequest(prepared: PreparedApp, identity: MappedIdentity, want: Desired, account: OwnedAccount, managed: Set<string>): AccountRequest | undefined {
   const app = prepared.row;
   const state = accountState(account, prepared.schema);

@@ -1,0 +1,73 @@
+/**
+ * Steward's view of an account after an API script changed it: the account row of the
+ * application (native identity, attributes, enabled, locked) written from what the target
+ * reads back, in one transaction, so Steward matches the target without waiting for the
+ * next reconciliation. Entitlement-valued attributes (`groups`) are kept in `attributes`
+ * under their attribute name, as the plan compiler reads them.
+ */
+import { sql } from 'kysely';
+import type { AccountItem, Capabilities } from '../../connectors/index.ts';
+import type { Db, Executor } from '../../store/db.ts';
+
+/** An account's attributes as stored: its own, plus each entitlement attribute's native values. */
+export function storedAttributes(item: AccountItem, capabilities: Capabilities): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(item.attributes)) out[name] = Array.isArray(v) ? v.map((x) => (x instanceof Date ? x.toISOString() : x)) : v instanceof Date ? v.toISOString() : v;
+  for (const [attr, kind] of Object.entries(capabilities.entitlementAttributes)) {
+    out[attr] = item.entitlements.filter((e) => e.kind === kind).map((e) => e.nativeValue).sort();
+  }
+  return out;
+}
+
+/** The native identity of the account an identity holds in an application (the most recently changed one), if any. */
+export async function accountOfIdentity(db: Executor, applicationId: string, identityId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('accounts')
+    .select(['native_identity'])
+    .where('application_id', '=', applicationId)
+    .where('identity_id', '=', identityId)
+    .orderBy('updated_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.native_identity;
+}
+
+/**
+ * Writes the account as read from the target: inserted (Matched to `identityId` when given)
+ * or updated in place. Other accounts of the identity in the application are left alone
+ * (an identity may hold several); reconciliation settles renames.
+ */
+export async function recordAccount(db: Db, applicationId: string, identityId: string | null, item: AccountItem, capabilities: Capabilities): Promise<void> {
+  const attributes = JSON.stringify(storedAttributes(item, capabilities));
+  await db.tx(async (tx) => {
+    await tx
+      .insertInto('accounts')
+      .values({
+        application_id: applicationId,
+        native_identity: item.nativeIdentity,
+        identity_id: identityId,
+        state: identityId === null ? 'Unmatched' : 'Matched',
+        enabled: item.enabled,
+        locked: item.locked,
+        attributes,
+      })
+      .onConflict((oc) =>
+        oc.columns(['application_id', 'native_identity']).doUpdateSet({
+          attributes: (eb) => eb.ref('excluded.attributes'),
+          enabled: (eb) => eb.ref('excluded.enabled'),
+          locked: (eb) => eb.ref('excluded.locked'),
+          identity_id: sql<string | null>`coalesce(excluded.identity_id, accounts.identity_id)`,
+          state: sql<string>`case when coalesce(excluded.identity_id, accounts.identity_id) is null then accounts.state else 'Matched' end`,
+          updated_at: sql<Date>`now()`,
+        }),
+      )
+      .execute();
+  });
+}
+
+/** Removes the account row of an account the target no longer has. */
+export async function forgetAccount(db: Db, applicationId: string, nativeIdentity: string): Promise<void> {
+  await db.tx(async (tx) => {
+    await tx.deleteFrom('accounts').where('application_id', '=', applicationId).where('native_identity', '=', nativeIdentity).execute();
+  });
+}
