@@ -111,13 +111,15 @@ export async function executeRun(deps: EngineDeps, runId: string, options: RunOp
   }
 }
 
+const pageOptions = (run: RunRow) => (run.page_size === null ? {} : { pageSize: run.page_size });
+
 function checkAbort(options: RunOptions): void {
   if (options.signal?.aborted) throw new RunAborted();
 }
 
 async function readEntitlements(deps: EngineDeps, app: ApplicationRow, connector: Connector, run: RunRow, options: RunOptions): Promise<RunRow> {
   let current = run;
-  for await (const page of limited(deps, app, connector.listEntitlements(current.entitlement_cursor, { pageSize: current.page_size }))) {
+  for await (const page of limited(deps, app, connector.listEntitlements(current.entitlement_cursor, pageOptions(current)))) {
     const status = await deps.db.tx(async (tx) => {
       await upsertEntitlementPage(tx, app.id, page.items);
       return updateRun(tx, run.id, { entitlement_cursor: page.nextCursor, entitlements_seen: current.entitlements_seen + page.items.length, phase: page.nextCursor === null ? 'accounts' : 'entitlements' });
@@ -136,7 +138,7 @@ async function readEntitlements(deps: EngineDeps, app: ApplicationRow, connector
 
 async function readAccounts(deps: EngineDeps, app: ApplicationRow, connector: Connector, run: RunRow, options: RunOptions): Promise<RunRow> {
   let current = run;
-  for await (const page of limited(deps, app, connector.listAccounts(current.account_cursor, { pageSize: current.page_size }))) {
+  for await (const page of limited(deps, app, connector.listAccounts(current.account_cursor, pageOptions(current)))) {
     const status = await deps.db.tx(async (tx) => {
       await stageAccounts(tx, run.id, page.items);
       return updateRun(tx, run.id, { account_cursor: page.nextCursor, pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, phase: page.nextCursor === null ? 'apply' : 'accounts' });

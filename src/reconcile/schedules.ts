@@ -7,7 +7,6 @@ import { fail, ok, type Problem, type Result } from '../domain/result.ts';
 
 export const SCHEDULE_QUEUE = 'recon.schedule';
 export const DEFAULT_SAFETY_THRESHOLD = 0.05;
-export const DEFAULT_PAGE_SIZE = 1000;
 
 export interface ReconciliationSettings {
   applicationId: string;
@@ -16,7 +15,8 @@ export interface ReconciliationSettings {
   scheduleMode: 'full' | 'incremental';
   /** The share of the application's accounts (0 < t ≤ 1) a run may revoke, delete or find gone before it holds its remediations. */
   safetyThreshold: number;
-  pageSize: number;
+  /** Accounts per listing page; null: the connector's own page size. */
+  pageSize: number | null;
 }
 
 const FIELDS = [
@@ -61,7 +61,7 @@ export function parseCron(text: string, field = 'schedule'): Result<string> {
 }
 
 /** Checks settings input; every problem names its field. */
-export function validateSettings(input: { schedule?: string | null; scheduleMode?: string; safetyThreshold?: number; pageSize?: number }): Result<Partial<Omit<ReconciliationSettings, 'applicationId'>>> {
+export function validateSettings(input: { schedule?: string | null; scheduleMode?: string; safetyThreshold?: number; pageSize?: number | null }): Result<Partial<Omit<ReconciliationSettings, 'applicationId'>>> {
   const problems: Problem[] = [];
   const out: Partial<Omit<ReconciliationSettings, 'applicationId'>> = {};
   if (input.schedule !== undefined) {
@@ -81,7 +81,8 @@ export function validateSettings(input: { schedule?: string | null; scheduleMode
     if (typeof t === 'number' && Number.isFinite(t) && t > 0 && t <= 1) out.safetyThreshold = t;
     else problems.push({ code: 'reconciliation.invalid', field: 'safetyThreshold', message: `${String(t)} is not a share between 0 (exclusive) and 1, e.g. 0.05 for 5%` });
   }
-  if (input.pageSize !== undefined) {
+  if (input.pageSize === null) out.pageSize = null;
+  else if (input.pageSize !== undefined) {
     const p = input.pageSize;
     if (Number.isSafeInteger(p) && p >= 1 && p <= 100_000) out.pageSize = p;
     else problems.push({ code: 'reconciliation.invalid', field: 'pageSize', message: `${String(p)} is not a whole number from 1 to 100000` });

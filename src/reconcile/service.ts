@@ -18,7 +18,7 @@ import { getDelta } from './deltas.ts';
 import { executeRun, RunAborted, type RunOptions } from './engine.ts';
 import type { ExecutePlan } from './remediation.ts';
 import { activeRunOf, getRunRow, listRunRows, toRun, updateRun, type ReconciliationRun, type RunMode } from './runs.ts';
-import { DEFAULT_PAGE_SIZE, DEFAULT_SAFETY_THRESHOLD, SCHEDULE_QUEUE, validateSettings, type ReconciliationSettings } from './schedules.ts';
+import { DEFAULT_SAFETY_THRESHOLD, SCHEDULE_QUEUE, validateSettings, type ReconciliationSettings } from './schedules.ts';
 
 export const RUN_QUEUE = 'recon.run';
 
@@ -30,6 +30,8 @@ export interface ReconciliationDeps {
   queue?: JobQueue | undefined;
   /** Hands a revoke's ProvisioningPlan to the workflows side (an ActionFlow); without it revokes stay `planned`. */
   executePlan?: ExecutePlan | undefined;
+  /** Without a queue, whether start() carries the run out in this process (default true); tests drive runNow themselves with false. */
+  runInBackground?: boolean;
   /** Called with a background run's unexpected failure (no queue); default: ignored, the run records it. */
   onError?: (e: unknown) => void;
 }
@@ -59,7 +61,7 @@ export interface RunService {
   runNow(runId: string, options?: RunOptions): Promise<ReconciliationRun>;
   delta(applicationId: string, runId: string, accountId: string): Promise<AccountDelta>;
   getSettings(applicationId: string): Promise<ReconciliationSettings>;
-  putSettings(actor: Actor, applicationId: string, input: { schedule?: string | null; scheduleMode?: string; safetyThreshold?: number; pageSize?: number }): Promise<ReconciliationSettings>;
+  putSettings(actor: Actor, applicationId: string, input: { schedule?: string | null; scheduleMode?: string; safetyThreshold?: number; pageSize?: number | null }): Promise<ReconciliationSettings>;
   /** Registers every stored schedule with the queue (at worker start). */
   syncSchedules(): Promise<number>;
   /** Resolves when every background run started by this process has ended (no queue). */
@@ -79,7 +81,7 @@ async function settingsOf(db: Executor, applicationId: string): Promise<Reconcil
     schedule: r?.schedule ?? null,
     scheduleMode: (r?.schedule_mode as 'full' | 'incremental' | undefined) ?? 'full',
     safetyThreshold: r?.safety_threshold ?? DEFAULT_SAFETY_THRESHOLD,
-    pageSize: r?.page_size ?? DEFAULT_PAGE_SIZE,
+    pageSize: r?.page_size ?? null,
   };
 }
 
@@ -129,7 +131,7 @@ export function createRunService(deps: ReconciliationDeps): RunService {
         throw e;
       }
       if (deps.queue) deps.queue.wake(RUN_QUEUE);
-      else {
+      else if (deps.runInBackground !== false) {
         const p = runNow(runId)
           .catch(async (e: unknown) => {
             if (e instanceof RunAborted) return;

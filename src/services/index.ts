@@ -10,6 +10,7 @@ import { createGroupService, type GroupService } from './groups.ts';
 import { createIdentityService, type IdentityService } from './identities.ts';
 import { createEntitlementService, type EntitlementService } from './entitlements.ts';
 import { createPlanService, type PlanService } from './plans.ts';
+import { createReconciliation, type Reconciliation } from '../reconcile/index.ts';
 
 export type { ApiClient, ClientService } from './clients.ts';
 export { newToken } from './clients.ts';
@@ -43,6 +44,8 @@ export interface Services {
   plans: PlanService;
   /** Connection test and schema of an application's connector. */
   diagnostics: ApplicationDiagnostics;
+  /** Reconciliation runs, account states and adoption, remediations. */
+  reconciliation: Reconciliation;
 }
 
 export interface ServiceDeps {
@@ -69,6 +72,7 @@ export function createServices(deps: ServiceDeps): Services {
     assignments: createAssignmentService(deps.db),
     accounts: createAccountService(deps.db),
     plans: createPlanService(deps.db),
+    reconciliation: createReconciliation({ db: deps.db, secrets: deps.secrets, connectors, limiter }),
     diagnostics: createApplicationDiagnostics({ db: deps.db, secrets: deps.secrets, connectors, limiter, ...(deps.diagnosticTimeoutMs === undefined ? {} : { timeoutMs: deps.diagnosticTimeoutMs }) }),
   };
 }

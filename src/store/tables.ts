@@ -267,7 +267,7 @@ export interface ReconciliationRunsTable {
   phase: Generated<string>;
   entitlement_cursor: string | null;
   account_cursor: string | null;
-  page_size: number;
+  page_size: number | null;
   pages: Generated<number>;
   entitlements_seen: Generated<number>;
   accounts_seen: Generated<number>;
@@ -334,7 +334,7 @@ export interface ReconciliationSettingsTable {
   schedule: string | null;
   schedule_mode: Generated<string>;
   safety_threshold: Generated<number>;
-  page_size: Generated<number>;
+  page_size: number | null;
   updated_at: UpdatedAt;
 }
 

@@ -45,7 +45,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       phase text not null default 'entitlements' check (phase in ('entitlements', 'accounts', 'apply', 'done')),
       entitlement_cursor text,
       account_cursor text,
-      page_size integer not null,
+      page_size integer,
       pages integer not null default 0,
       entitlements_seen integer not null default 0,
       accounts_seen integer not null default 0,
@@ -119,7 +119,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       schedule text,
       schedule_mode text not null default 'full' check (schedule_mode in ('full', 'incremental')),
       safety_threshold double precision not null default 0.05 check (safety_threshold > 0 and safety_threshold <= 1),
-      page_size integer not null default 1000 check (page_size between 1 and 100000),
+      page_size integer check (page_size between 1 and 100000),
       updated_at timestamptz not null default now()
     )`,
   ]);
