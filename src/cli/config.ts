@@ -15,6 +15,17 @@ export interface Config {
   bootstrapToken: string | undefined;
   bodyLimit: number;
   importLimit: number;
+  /** Where people reach Steward, for links in emails and Slack callbacks (STEWARD_PUBLIC_URL; default the listen address). */
+  publicUrl: string | undefined;
+  /** Outgoing mail: a nodemailer SMTP URL (STEWARD_SMTP_URL) and the sender (STEWARD_MAIL_FROM). */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Slack: bot token (STEWARD_SLACK_BOT_TOKEN), signing secret (STEWARD_SLACK_SIGNING_SECRET), Web API base (STEWARD_SLACK_API_URL). */
+  slackBotToken: string | undefined;
+  slackSigningSecret: string | undefined;
+  slackApiUrl: string;
+  /** ActionFlow scripts one worker process runs at once (STEWARD_WORKER_CONCURRENCY). */
+  workerConcurrency: number;
 }
 
 export const DEFAULTS = { host: '127.0.0.1', port: 8080, dataDir: './data', logLevel: 'info', bodyLimit: 1024 * 1024, importLimit: 512 * 1024 * 1024 };
@@ -37,6 +48,13 @@ export function loadConfig(flags: { data?: string; host?: string; port?: string 
     bootstrapToken: env.STEWARD_BOOTSTRAP_TOKEN || undefined,
     bodyLimit: intFrom('STEWARD_BODY_LIMIT', env.STEWARD_BODY_LIMIT, DEFAULTS.bodyLimit, 1024, 1024 * 1024 * 1024),
     importLimit: intFrom('STEWARD_IMPORT_LIMIT', env.STEWARD_IMPORT_LIMIT, DEFAULTS.importLimit, 1024, 64 * 1024 * 1024 * 1024),
+    publicUrl: env.STEWARD_PUBLIC_URL || undefined,
+    smtpUrl: env.STEWARD_SMTP_URL || undefined,
+    mailFrom: env.STEWARD_MAIL_FROM || 'Steward <steward@localhost>',
+    slackBotToken: env.STEWARD_SLACK_BOT_TOKEN || undefined,
+    slackSigningSecret: env.STEWARD_SLACK_SIGNING_SECRET || undefined,
+    slackApiUrl: env.STEWARD_SLACK_API_URL || 'https://slack.com/api',
+    workerConcurrency: intFrom('STEWARD_WORKER_CONCURRENCY', env.STEWARD_WORKER_CONCURRENCY, 8, 1, 256),
   };
 }
 

@@ -6,14 +6,14 @@ import { createAuthenticator } from '../api/auth.ts';
 import type { Actor } from '../domain/actor.ts';
 import { scheduleMaintenance } from '../store/maintenance.ts';
 import type { Config } from './config.ts';
-import { bootstrap, openRuntime } from './runtime.ts';
+import { bootstrap, openRuntime, startWorkers } from './runtime.ts';
 
 export const CONTROL_TOKEN_FILE = 'control.token';
 const CLI_ACTOR: Actor = { kind: 'cli', id: null, name: 'local', privileges: ['admin'] };
 
 /** Runs the server until SIGINT or SIGTERM, then drains requests and closes the database. */
 export async function serve(config: Config): Promise<number> {
-  const rt = await openRuntime(config, 'steward serve');
+  const rt = await openRuntime(config, 'steward serve', { queue: true });
   const { services } = rt;
   const lock = services.db.lock;
   // The local CLI reaches a running embedded server with this token, readable only by
@@ -41,6 +41,9 @@ export async function serve(config: Config): Promise<number> {
     await rt.close();
     throw e;
   }
+  // The embedded mode runs one worker in this process; with PostgreSQL, `steward worker`
+  // processes on other machines share the same queue.
+  await startWorkers(rt, config.workerConcurrency);
   const stopMaintenance = scheduleMaintenance(services.db, (msg, err) => (err ? app.log.warn({ err }, msg) : app.log.info(msg)));
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;

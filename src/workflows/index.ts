@@ -13,6 +13,9 @@ import { createActionChainService, type ActionChainService, type DefaultChain } 
 import { createApprovalService, type ApprovalService } from './approvals.ts';
 import { createFlowEngine, type FlowEngine, type RetryPolicy } from './flows.ts';
 import type { RunnerDeps, ScriptRunner } from './runners/types.ts';
+import type { DecisionSink } from './decisions.ts';
+import { createApprovalNotifier, createDecisionSink } from './notify.ts';
+import type { ApprovalNotifier } from './approvals.ts';
 
 export { FLOW_QUEUE, FLOW_STATUSES, SCRIPT_STATUSES, backoffMs, createFlowEngine } from './flows.ts';
 export type { ActionFlow, ChainScript, FlowEngine, FlowFilter, FlowScript, FlowStatus, NewFlow, RetryPolicy } from './flows.ts';
@@ -25,6 +28,7 @@ export type { ApprovalChainInput, ApprovalStep, ApproverSpec } from './approval-
 export { parseScriptType, FIXED_SCRIPT_TYPES, API_OPERATIONS } from './script-types.ts';
 export type { ScriptType } from './script-types.ts';
 export { checkTemplate, render, TEMPLATE_VARIABLES } from './template.ts';
+export type { Decision, DecisionSink } from './decisions.ts';
 export type { FlowRun, MailSettings, RunnerContext, RunnerDeps, ScriptOutcome, ScriptRun, ScriptRunner, SlackSettings } from './runners/types.ts';
 
 export interface WorkflowDeps {
@@ -49,6 +53,14 @@ export interface Workflows {
   flows: FlowEngine;
   actionChains: ActionChainService;
   approvals: ApprovalService;
+  /** Where decisions by email link or Slack button land. */
+  sink: DecisionSink;
+  /** Tells approvers and holders (email, Slack); the notify job calls it. */
+  notifier: ApprovalNotifier;
+  /** What script runners are given (also the Slack and mail settings of the callback routes). */
+  runnerDeps: RunnerDeps;
+  /** Starts this process's workers: flows, approval notices and the sweep. */
+  work(options?: { concurrency?: number }): Promise<void>;
   /** Turns each AccountRequest of an already validated plan into an ActionFlow, in `tx`. */
   createPlanFlows: (tx: Executor, plan: ProvisioningPlan, createdBy: string) => Promise<PlanExecution>;
   /** `createPlanFlows` in its own transaction, then wakes the workers. */
@@ -115,10 +127,18 @@ export function createWorkflows(deps: WorkflowDeps): Workflows {
     return out;
   }
 
+  const notifier = createApprovalNotifier({ db: deps.db, runnerDeps: deps.runnerDeps });
   return {
     flows,
     actionChains,
     approvals,
+    sink: createDecisionSink(approvals, flows),
+    notifier,
+    runnerDeps: deps.runnerDeps,
+    async work(options = {}) {
+      await flows.work({ concurrency: options.concurrency ?? 4 });
+      await approvals.work(notifier);
+    },
     createPlanFlows,
     async executePlan(actor, plan) {
       const out = await deps.db.tx((tx) => createPlanFlows(tx, plan, actorLabel(actor)));
