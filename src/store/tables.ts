@@ -338,6 +338,95 @@ export interface ReconciliationSettingsTable {
   updated_at: UpdatedAt;
 }
 
+export interface LifecycleEventsTable {
+  seq: Generated<number>;
+  at: CreatedAt;
+  kind: string;
+  identity_id: string | null;
+  group_id: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+  status: Generated<string>;
+  processed_at: Date | null;
+}
+
+export interface RolesTable {
+  id: Generated<string>;
+  name: string;
+  description: string | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface RoleItemsTable {
+  role_id: string;
+  application_id: string;
+  entitlement_id: string | null;
+}
+
+export interface RoleMembersTable {
+  role_id: string;
+  identity_id: string;
+  source: Generated<string>;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface BirthrightRulesTable {
+  id: Generated<string>;
+  name: string;
+  description: string | null;
+  condition: string;
+  grants: Json<unknown>;
+  revoke_requested_on_move: Generated<boolean>;
+  enabled: Generated<boolean>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface DynamicGroupsTable {
+  group_id: string;
+  condition: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface LifecycleHoldsTable {
+  id: Generated<string>;
+  kind: string;
+  payload: Json<unknown>;
+  impact: Json<unknown>;
+  status: Generated<string>;
+  created_by: string;
+  created_at: CreatedAt;
+  decided_by: string | null;
+  decided_at: Date | null;
+}
+
+export interface LifecycleLeavesTable {
+  id: Generated<string>;
+  identity_id: string;
+  started_at: Date;
+  restore_until: Date;
+  status: Generated<string>;
+  assignment_ids: ColumnType<string[], string[] | undefined, string[]>;
+  group_ids: ColumnType<string[], string[] | undefined, string[]>;
+  closed_at: Date | null;
+}
+
+export interface DeprovisioningsTable {
+  id: Generated<string>;
+  identity_id: string | null;
+  application_id: string;
+  native_identity: string;
+  action: string;
+  status: Generated<string>;
+  started_at: Date;
+  due_at: Date;
+  finished_at: Date | null;
+}
+
 /** Steward's tables, as Kysely sees them. */
 export interface Database {
   identities: IdentitiesTable;
@@ -363,6 +452,15 @@ export interface Database {
   reconciliation_deltas: ReconciliationDeltasTable;
   remediations: RemediationsTable;
   reconciliation_settings: ReconciliationSettingsTable;
+  lifecycle_events: LifecycleEventsTable;
+  roles: RolesTable;
+  role_items: RoleItemsTable;
+  role_members: RoleMembersTable;
+  birthright_rules: BirthrightRulesTable;
+  dynamic_groups: DynamicGroupsTable;
+  lifecycle_holds: LifecycleHoldsTable;
+  lifecycle_leaves: LifecycleLeavesTable;
+  deprovisionings: DeprovisioningsTable;
 }
 
 export type IdentityRow = Selectable<IdentitiesTable>;
