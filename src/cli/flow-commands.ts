@@ -105,7 +105,7 @@ export function registerFlowCommands(program: Command, setStatus: (status: numbe
           if (o.identity) q.set('identityId', o.identity);
           if (o.application) q.set('applicationId', o.application);
           if (cursor) q.set('cursor', cursor);
-          const page = (await call('GET', `/v1.0/flows?${q}`)) as { items: FlowWire[]; nextCursor: string | null };
+          const page = (await call('GET', `/v1.0/flows?${q.toString()}`)) as { items: FlowWire[]; nextCursor: string | null };
           for (const f of page.items) console.log([f.id, f.purpose, f.status, f.applicationId, f.identityId ?? '-', f.createdAt].join('\t'));
           left -= page.items.length;
           cursor = page.nextCursor;
