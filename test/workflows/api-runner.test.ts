@@ -24,6 +24,7 @@ import { API_RUNNER } from '../../src/workflows/runners/index.ts';
 import type { FlowRun, RunnerDeps, ScriptOutcome } from '../../src/workflows/runners/types.ts';
 import { parseScriptType } from '../../src/workflows/script-types.ts';
 import { createTestDb, testDbKinds } from '../support/db.ts';
+import { restSettingsFor, startRestServer, type RestServer } from '../support/rest-server.ts';
 import { startScimServer, type ScimServer } from '../support/scim-server.ts';
 import { GROUPS, PEOPLE, slapdUnavailableReason, startSlapd, type Slapd } from '../support/slapd.ts';
 
@@ -428,5 +429,47 @@ describe.skipIf(slapdSkip !== null).each(testDbKinds())(`api runner on LDAP (%s)
     expect(await accountRow(db, w.appId, identityId)).toBeUndefined();
     expect((await run(w, 'ldap_api_delete_group', { metadata: { nativeValue: groupDn } })).output).toMatchObject({ result: 'deleted' });
     expect(await entry(groupDn)).toBeUndefined();
+  });
+});
+
+describe.each(testDbKinds())('api runner: named endpoints of a rest application (%s)', (dbKind) => {
+  let db: Db;
+  let server: RestServer;
+  let w: World;
+
+  beforeAll(async () => {
+    db = await createTestDb(dbKind);
+    server = await startRestServer({ token: 'rest-runner-token-1' });
+    const box = createSecretBox(randomBytes(32));
+    const apps = createApplicationService({ db, secrets: box, connectors: createRegistry(BUILT_IN_KINDS) });
+    const app = await apps.create(SYSTEM_ACTOR, { name: unique('restapp'), connectorKind: 'rest', settings: { ...restSettingsFor(server.url, 'page'), retries: 0 }, secrets: { token: server.token } });
+    w = { db, deps: runnerDeps(db, box), appId: app.id };
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await db?.close();
+  });
+
+  it('calls the named endpoint with the identity’s account and the metadata’s params, keeping the answer', async () => {
+    const identityId = await person(db, unique('ivy'));
+    const made = await run(w, 'rest_api_create_user', { identityId, metadata: { attributes: { login: unique('ivy') } } });
+    const nativeIdentity = made.output!.nativeIdentity as string;
+    const out = await run(w, 'rest_api_notify', { identityId, metadata: { params: { hook: 'joined', groups: ['a', 'b'] } } });
+    expect(out).toMatchObject({ status: 'succeeded', output: { endpoint: 'notify', status: 200, body: { hook: 'joined', received: { user: nativeIdentity, groups: ['a', 'b'] } } } });
+    const call = server.requests().at(-1)!;
+    expect(call).toMatchObject({ method: 'POST', url: '/api/hooks/joined' });
+    expect(call.headers['x-steward-user']).toBe(nativeIdentity);
+  });
+
+  it('an endpoint the application does not configure is permanent unsupported, naming the ones it has', async () => {
+    const e = await failure(run(w, 'rest_api_nosuch', {}));
+    expect(e).toMatchObject({ kind: 'permanent', code: 'unsupported' });
+    expect(e.message).toContain('notify');
+  });
+
+  it('an endpoint failing with 503 is retryable', async () => {
+    server.failNext(503, 1);
+    expect(await failure(run(w, 'rest_api_notify', { metadata: { params: { hook: 'x' } } }))).toMatchObject({ kind: 'retryable', status: 503 });
   });
 });
