@@ -207,6 +207,34 @@ suite(`ldap on slapd${reason === null ? '' : ` (skipped: ${reason})`}`, () => {
       await u.close();
     });
 
+    it('makes a groupOfUniqueNames group that keeps the placeholder until its first member and gets it back when the last leaves', async () => {
+      await admin.add(`ou=squads,${slapd.suffix}`, { objectClass: ['organizationalUnit'], ou: 'squads' });
+      const u = ldapKind.create(settings({ groupBaseDn: `ou=squads,${slapd.suffix}`, groupObjectClass: 'groupOfUniqueNames' }));
+      try {
+        const g = await u.createEntitlement!('group', { name: 'red', description: 'made here' });
+        expect(g.nativeValue).toBe(`cn=red,ou=squads,${slapd.suffix}`);
+        expect(list((await read(admin, g.nativeValue)).uniqueMember)).toEqual(['']);
+        const dn = (await u.apply(person('squaddie'))).nativeIdentity!;
+        expect((await u.apply(op('Modify', dn, { name: 'groups', op: 'Add', value: g.nativeValue }))).status).toBe('committed');
+        expect(list((await read(admin, g.nativeValue)).uniqueMember)).toEqual([dn]);
+        expect((await u.apply(op('Modify', dn, { name: 'groups', op: 'Remove', value: g.nativeValue }))).status).toBe('committed');
+        expect(list((await read(admin, g.nativeValue)).uniqueMember)).toEqual(['']);
+        await expect(u.createEntitlement!('group', { name: 'red' })).rejects.toMatchObject({ kind: 'permanent', code: 'conflict' });
+      } finally {
+        await u.close();
+      }
+    });
+
+    it('makes a group only under the group base, and deletes only group entries', async () => {
+      await expect(dir.createEntitlement!('group', { name: 'stray', nativeValue: `cn=stray,${PEOPLE}` })).rejects.toMatchObject({ kind: 'permanent', code: 'invalid_request' });
+      const g = await dir.createEntitlement!('group', { name: 'placed', nativeValue: `cn=placed,${GROUPS}` });
+      expect(g.nativeValue).toBe(`cn=placed,${GROUPS}`);
+      const dn = (await dir.apply(person('notagroup'))).nativeIdentity!;
+      await expect(dir.deleteEntitlement!('group', dn)).resolves.toBe('absent');
+      expect(await read(admin, dn)).toBeDefined();
+      await expect(dir.deleteEntitlement!('group', 'placed')).resolves.toBe('deleted');
+    });
+
     it('takes a deleted account out of its groups', async () => {
       await admin.add(`cn=leavers,${GROUPS}`, { objectClass: ['groupOfNames'], cn: 'leavers', member: '' });
       const dn = (await dir.apply({ ...person('leaver'), attributeRequests: [...person('leaver').attributeRequests, { name: 'groups', op: 'Add', value: 'leavers' }] })).nativeIdentity!;
