@@ -3,6 +3,7 @@ export const PRIVILEGES = [
   'manage-users-and-groups',
   'manage-applications',
   'manage-entitlements',
+  'manage-lifecycle',
   'manage-requests',
   'approve',
   'read-audit',
