@@ -6,6 +6,13 @@
  * User emails, Groups and Group members APIs with their required fields and their error
  * bodies (409 `{"message":{"username":["has already been taken"]}}`, 404
  * `{"message":"404 User Not Found"}`), and 429 with Retry-After or 503 on demand.
+ *
+ * Projects, issues and notes follow the Issues and Notes APIs: a project by id or by its
+ * URL-encoded path, issues numbered per project (`iid`), `search` with `in=title,description`,
+ * `state`, `labels` as a comma-separated string, `add_labels`/`remove_labels`,
+ * `state_event=close|reopen`, `assignee_ids` (empty or `[0]` unassigns all), notes with a
+ * required `body`, and GitLab's 400/404 bodies (`{"error":"title is missing"}`,
+ * `{"message":"404 Issue Not Found"}`).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -30,6 +37,24 @@ export interface GlGroup {
   members: Map<number, number>;
 }
 
+export interface GlIssue {
+  id: number;
+  iid: number;
+  project_id: number;
+  title: string;
+  description: string;
+  state: 'opened' | 'closed';
+  labels: string[];
+  assignee_ids: number[];
+  notes: { id: number; body: string; system: boolean }[];
+}
+
+export interface GlProject {
+  id: number;
+  path_with_namespace: string;
+  issues: GlIssue[];
+}
+
 export interface GitlabServer {
   url: string;
   adminToken: string;
@@ -38,6 +63,9 @@ export interface GitlabServer {
   groups(): GlGroup[];
   seedUsers(n: number, prefix: string): void;
   seedGroup(name: string): string;
+  /** A project at `path` (e.g. `it/access-requests`); answers its id. */
+  seedProject(path: string): number;
+  projects(): GlProject[];
   failNext(status: 429 | 503, count: number, retryAfter?: number): void;
   requests(): { method: string; url: string; body: unknown }[];
   close(): Promise<void>;
@@ -48,6 +76,9 @@ const VALID_LEVELS = new Set([0, 5, 10, 20, 30, 40, 50]);
 export async function startGitlabServer(options: { adminToken: string; userToken?: string }): Promise<GitlabServer> {
   const users = new Map<number, GlUser>();
   const groups = new Map<number, GlGroup>();
+  const projects = new Map<number, GlProject>();
+  let issueSeq = 5000;
+  let noteSeq = 9000;
   let seq = 100;
   let emailSeq = 1;
   const failures: { status: number; retryAfter?: number }[] = [];
@@ -133,8 +164,14 @@ export async function startGitlabServer(options: { adminToken: string; userToken
 
     if (coll === 'user' && idText === undefined && m === 'GET') return send(res, 200, view(me));
 
+    if (coll === 'projects') return projectsApi(res, m, url, parts.slice(3), body);
+
     if (coll === 'users') {
-      if (idText === undefined && m === 'GET') return paged(res, url.searchParams, '/api/v4/users', [...users.values()].sort((a, b) => a.id - b.id).map(view));
+      if (idText === undefined && m === 'GET') {
+        const username = url.searchParams.get('username');
+        const list = [...users.values()].filter((u) => username === null || u.username.toLowerCase() === username.toLowerCase());
+        return paged(res, url.searchParams, '/api/v4/users', list.sort((a, b) => a.id - b.id).map(view));
+      }
       if (idText === undefined && m === 'POST') {
         if (!admin()) return forbidden();
         const miss = missing(body, ['email', 'name', 'username']);
@@ -231,6 +268,87 @@ export async function startGitlabServer(options: { adminToken: string; userToken
     return send(res, 404, { error: '404 Not Found' });
   }
 
+  const issueView = (p: GlProject, i: GlIssue) => ({
+    id: i.id,
+    iid: i.iid,
+    project_id: p.id,
+    title: i.title,
+    description: i.description,
+    state: i.state,
+    labels: i.labels,
+    assignees: i.assignee_ids.map((id) => ({ id, username: users.get(id)?.username ?? `user${id}` })),
+    assignee: i.assignee_ids.length > 0 ? { id: i.assignee_ids[0] } : null,
+    web_url: `${base}/${p.path_with_namespace}/-/issues/${i.iid}`,
+  });
+  const labelList = (v: unknown): string[] => (typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v.map(String) : []).map((l) => l.trim()).filter((l) => l !== '');
+  const idList = (v: unknown): number[] | undefined => {
+    if (v === undefined) return undefined;
+    const raw = typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v : [v];
+    return raw.map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  };
+
+  function projectsApi(res: ServerResponse, m: string | undefined, url: URL, rest: string[], body: Record<string, unknown>): void {
+    const [ref, sub, iidText, subSub] = rest;
+    const p = ref === undefined ? undefined : /^\d+$/.test(ref) ? projects.get(Number(ref)) : [...projects.values()].find((x) => x.path_with_namespace === ref);
+    if (!p) return send(res, 404, { message: '404 Project Not Found' });
+    if (sub === undefined && m === 'GET') return send(res, 200, { id: p.id, path_with_namespace: p.path_with_namespace });
+    if (sub !== 'issues') return send(res, 404, { error: '404 Not Found' });
+    if (iidText === undefined && m === 'GET') {
+      const q = url.searchParams;
+      const search = q.get('search');
+      const within = (q.get('in') ?? 'title,description').split(',');
+      const state = q.get('state') ?? 'all';
+      if (!['opened', 'closed', 'all'].includes(state)) return send(res, 400, { error: 'state does not have a valid value' });
+      const list = p.issues
+        .filter((i) => state === 'all' || i.state === state)
+        .filter((i) => search === null || (within.includes('title') && i.title.toLowerCase().includes(search.toLowerCase())) || (within.includes('description') && i.description.toLowerCase().includes(search.toLowerCase())))
+        .sort((a, b) => b.id - a.id)
+        .map((i) => issueView(p, i));
+      return paged(res, q, `/api/v4/projects/${p.id}/issues`, list);
+    }
+    if (iidText === undefined && m === 'POST') {
+      if (typeof body.title !== 'string' || body.title === '') return send(res, 400, { error: 'title is missing' });
+      const issue: GlIssue = {
+        id: ++issueSeq,
+        iid: p.issues.length + 1,
+        project_id: p.id,
+        title: body.title,
+        description: typeof body.description === 'string' ? body.description : '',
+        state: 'opened',
+        labels: labelList(body.labels),
+        assignee_ids: (idList(body.assignee_ids) ?? []).filter((id) => users.has(id)),
+        notes: [],
+      };
+      p.issues.push(issue);
+      return send(res, 201, issueView(p, issue));
+    }
+    const issue = /^\d+$/.test(iidText ?? '') ? p.issues.find((i) => i.iid === Number(iidText)) : undefined;
+    if (!issue) return send(res, 404, { message: '404 Issue Not Found' });
+    if (subSub === undefined && m === 'GET') return send(res, 200, issueView(p, issue));
+    if (subSub === undefined && m === 'PUT') {
+      if (body.state_event !== undefined && body.state_event !== 'close' && body.state_event !== 'reopen') return send(res, 400, { error: 'state_event does not have a valid value' });
+      if (typeof body.title === 'string') issue.title = body.title;
+      if (typeof body.description === 'string') issue.description = body.description;
+      if (body.labels !== undefined) issue.labels = labelList(body.labels);
+      for (const l of labelList(body.add_labels)) if (!issue.labels.includes(l)) issue.labels.push(l);
+      const removing = labelList(body.remove_labels);
+      issue.labels = issue.labels.filter((l) => !removing.includes(l));
+      if (body.state_event === 'close') issue.state = 'closed';
+      if (body.state_event === 'reopen') issue.state = 'opened';
+      const ids = idList(body.assignee_ids);
+      if (ids !== undefined) issue.assignee_ids = ids.filter((id) => users.has(id));
+      return send(res, 200, issueView(p, issue));
+    }
+    if (subSub === 'notes' && m === 'GET') return paged(res, url.searchParams, `/api/v4/projects/${p.id}/issues/${issue.iid}/notes`, issue.notes.slice().reverse());
+    if (subSub === 'notes' && m === 'POST') {
+      if (typeof body.body !== 'string' || body.body === '') return send(res, 400, { error: 'body is missing' });
+      const note = { id: ++noteSeq, body: body.body, system: false };
+      issue.notes.push(note);
+      return send(res, 201, note);
+    }
+    return send(res, 404, { error: '404 Not Found' });
+  }
+
   const http = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => send(res, 500, { message: String(e) }));
   });
@@ -254,6 +372,12 @@ export async function startGitlabServer(options: { adminToken: string; userToken
       groups.set(g.id, g);
       return String(g.id);
     },
+    seedProject(path) {
+      const p: GlProject = { id: ++seq, path_with_namespace: path, issues: [] };
+      projects.set(p.id, p);
+      return p.id;
+    },
+    projects: () => [...projects.values()],
     failNext(status, count, retryAfter) {
       for (let i = 0; i < count; i++) failures.push({ status, ...(retryAfter === undefined ? {} : { retryAfter }) });
     },
