@@ -1,8 +1,7 @@
 /** Every script runner this installation carries, for wiring a process (serve, worker). */
 import { apiRunner } from './api.ts';
-import { noneRunner, sleepRunner } from './basic.ts';
-import { emailApprovalRunner, emailNotificationRunner } from './email.ts';
-import { slackApprovalRunner, slackNotificationRunner } from './slack.ts';
+import { NOTIFICATION_RUNNERS } from './notification-runners.ts';
 import type { ScriptRunner } from './types.ts';
 
-export const ALL_RUNNERS: readonly ScriptRunner[] = [apiRunner, noneRunner, sleepRunner, emailNotificationRunner, emailApprovalRunner, slackNotificationRunner, slackApprovalRunner];
+/** The connector operations, then none, sleep, webhooks, Slack, email and GitLab issues. */
+export const ALL_RUNNERS: readonly ScriptRunner[] = [apiRunner, ...NOTIFICATION_RUNNERS];
