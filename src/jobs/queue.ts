@@ -80,8 +80,8 @@ export interface JobQueue {
   sendMany<T extends object>(name: string, jobs: { data: T; options?: SendOptions }[], tx?: Executor): Promise<void>;
   /** Runs `handler` for each job of the queue; a handler that throws fails the job (pg-boss retries it). */
   work<T>(name: string, options: WorkOptions, handler: JobHandler<T>): Promise<void>;
-  /** Wakes this process's workers of a queue now instead of at their next poll. */
-  wake(name: string): void;
+  /** Wakes this process's workers of a queue now (or at `at`, for a job scheduled then) instead of at their next poll. */
+  wake(name: string, at?: Date): void;
 }
 
 export function createJobQueue(options: JobQueueOptions): JobQueue {
@@ -149,7 +149,8 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
           batchSize: o.batchSize ?? 1,
           localConcurrency: o.concurrency ?? 1,
           pollingIntervalSeconds: o.pollingIntervalSeconds ?? 2,
-          notifyPollingIntervalSeconds: 10,
+          // A job scheduled for later is not announced when it becomes due: poll at the same pace.
+          notifyPollingIntervalSeconds: o.pollingIntervalSeconds ?? 2,
           burstWhenBatchFull: (o.batchSize ?? 1) > 1,
           ...(o.groupLimit ? { groupConcurrency: { default: o.groupLimit, tiers: GROUP_TIERS } } : {}),
         },
@@ -159,8 +160,14 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       );
       workers.set(name, [...(workers.get(name) ?? []), id]);
     },
-    wake(name) {
-      for (const id of workers.get(name) ?? []) boss.notifyWorker(id);
+    wake(name, at) {
+      const poke = () => {
+        for (const id of workers.get(name) ?? []) boss.notifyWorker(id);
+      };
+      const delay = at ? at.getTime() - Date.now() : 0;
+      if (delay <= 0) poke();
+      // Only a nudge to poll sooner: the job itself is durable and is found by polling anyway.
+      else if (delay < 60_000) setTimeout(poke, delay + 5).unref();
     },
   };
 }

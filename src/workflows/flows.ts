@@ -11,7 +11,7 @@
  * flow can be retried from the script that failed; a flow can be cancelled until it ends.
  */
 import { sql } from 'kysely';
-import { isConnectorError } from '../connectors/index.ts';
+import { isConnectorError, maxConcurrencyOf } from '../connectors/index.ts';
 import { actorLabel, type Actor } from '../domain/actor.ts';
 import { StewardError } from '../domain/errors.ts';
 import type { JobQueue } from '../jobs/index.ts';
@@ -98,8 +98,6 @@ export interface FlowEngineDeps {
   runnerDeps: RunnerDeps;
   retry?: Partial<RetryPolicy>;
   now?: () => Date;
-  /** Per-application limit on running scripts across workers (the application's maxConcurrency). */
-  groupLimit?: (applicationId: string) => Promise<number>;
   log?: { warn(fields: object, msg?: string): void; error(fields: object, msg?: string): void };
 }
 
@@ -220,10 +218,13 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
   const now = deps.now ?? (() => new Date());
   const limits = new Map<string, number>();
 
-  async function groupOf(applicationId: string): Promise<{ id: string; limit: number }> {
+  /** The application's own limit on concurrent connector calls, read through the caller's transaction (PGlite has one session). */
+  async function groupOf(ex: Executor, applicationId: string): Promise<{ id: string; limit: number }> {
     let limit = limits.get(applicationId);
     if (limit === undefined) {
-      limit = deps.groupLimit ? await deps.groupLimit(applicationId) : 4;
+      const row = await ex.selectFrom('applications').select('settings').where('id', '=', applicationId).executeTakeFirst();
+      limit = row ? maxConcurrencyOf(row.settings) : 1;
+      if (limits.size > 10_000) limits.clear();
       limits.set(applicationId, limit);
     }
     return { id: applicationId, limit };
@@ -231,7 +232,7 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
 
   async function enqueue(tx: Executor, scriptId: string, applicationId: string, startAfter?: Date): Promise<void> {
     if (!deps.queue) return;
-    await deps.queue.send(FLOW_QUEUE, { scriptId }, { group: await groupOf(applicationId), ...(startAfter ? { startAfter } : {}) }, tx);
+    await deps.queue.send(FLOW_QUEUE, { scriptId }, { group: await groupOf(tx, applicationId), ...(startAfter ? { startAfter } : {}) }, tx);
   }
 
   const wake = () => deps.queue?.wake(FLOW_QUEUE);
@@ -306,6 +307,7 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
           .where('id', '=', script.id)
           .execute();
         await enqueue(tx, script.id, flow.application_id, outcome.at);
+        deps.queue?.wake(FLOW_QUEUE, outcome.at);
         return;
       }
       if (outcome.status === 'waiting') {
@@ -354,7 +356,7 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
   async function failScript(script: ScriptRow, flow: FlowRowish, error: ScriptError): Promise<void> {
     const at = now();
     const retry = error.kind !== 'permanent' && script.attempts < policy.maxAttempts;
-    await db.tx(async (tx) => {
+    const retryAt = await db.tx(async (tx): Promise<Date | undefined> => {
       if (retry) {
         const when = new Date(at.getTime() + backoffMs(policy, script.attempts, error.retryAfterMs));
         await tx
@@ -363,7 +365,7 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
           .where('id', '=', script.id)
           .execute();
         await enqueue(tx, script.id, flow.application_id, when);
-        return;
+        return when;
       }
       await tx
         .updateTable('action_flow_scripts')
@@ -372,8 +374,9 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
         .execute();
       await tx.updateTable('action_flows').set({ status: 'failed', updated_at: at, finished_at: at }).where('id', '=', flow.id).execute();
       await appendAudit(tx, [{ actor: 'system', action: 'flow.failed', objectType: 'action_flow', objectId: flow.id, before: null, after: { script: script.position, type: script.type, error } }]);
+      return undefined;
     });
-    if (retry) wake();
+    if (retry && retryAt) deps.queue?.wake(FLOW_QUEUE, retryAt);
   }
 
   function runnerFor(type: string): { runner: ScriptRunner; parsed: ReturnType<typeof parseScriptType> & { ok: true } } | StewardError {

@@ -39,7 +39,6 @@ export interface WorkflowDeps {
   defaultChain: DefaultChain;
   retry?: Partial<RetryPolicy>;
   now?: () => Date;
-  groupLimit?: (applicationId: string) => Promise<number>;
   log?: { warn(fields: object, msg?: string): void; error(fields: object, msg?: string): void };
 }
 
@@ -85,7 +84,6 @@ export function createWorkflows(deps: WorkflowDeps): Workflows {
     ...(deps.queue ? { queue: deps.queue } : {}),
     ...(deps.retry ? { retry: deps.retry } : {}),
     ...(deps.now ? { now: deps.now } : {}),
-    ...(deps.groupLimit ? { groupLimit: deps.groupLimit } : {}),
     ...(deps.log ? { log: deps.log } : {}),
   });
   const actionChains = createActionChainService({ db: deps.db, runners: deps.runners, defaultChain: deps.defaultChain });
