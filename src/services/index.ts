@@ -10,7 +10,11 @@ import { createGroupService, type GroupService } from './groups.ts';
 import { createIdentityService, type IdentityService } from './identities.ts';
 import { createEntitlementService, type EntitlementService } from './entitlements.ts';
 import { createPlanService, type PlanService } from './plans.ts';
+import { createLifecycleService, type LifecycleDeps, type LifecycleService } from '../lifecycle/index.ts';
 import { createReconciliation, type Reconciliation } from '../reconcile/index.ts';
+import { createConnectorAccess, type ConnectorAccess } from './connector-access.ts';
+import type { JobQueue } from '../jobs/index.ts';
+import { createWorkflows, type DefaultChain, type MailSettings, type RetryPolicy, type ScriptRunner, type SlackSettings, type Workflows } from '../workflows/index.ts';
 
 export type { ApiClient, ClientService } from './clients.ts';
 export { newToken } from './clients.ts';
@@ -46,6 +50,29 @@ export interface Services {
   diagnostics: ApplicationDiagnostics;
   /** Reconciliation runs, account states and adoption, remediations. */
   reconciliation: Reconciliation;
+  /** An application's connector, opened for a change on the target. */
+  connectorAccess: ConnectorAccess;
+  /** Access requests, approvals, ActionChains and ActionFlows. */
+  workflows: Workflows;
+  /** Joiner, mover, leaver: rules, roles, rule-based groups, grace periods. */
+  lifecycle: LifecycleService;
+}
+
+/** What the workflows need beyond the store: the queue, the script runners and where people reach Steward. */
+export interface WorkflowOptions {
+  queue?: JobQueue;
+  runners?: readonly ScriptRunner[];
+  defaultChain?: DefaultChain;
+  /** Base URL of Steward as people reach it (links in emails, Slack callbacks). */
+  publicUrl?: string;
+  /** Key that signs decision links; derived from the master key by default. */
+  linkKey?: Buffer;
+  mail?: MailSettings;
+  slack?: SlackSettings;
+  retry?: Partial<RetryPolicy>;
+  now?: () => Date;
+  fetch?: typeof fetch;
+  log?: { warn(fields: object, msg?: string): void; error(fields: object, msg?: string): void };
 }
 
 export interface ServiceDeps {
@@ -57,22 +84,54 @@ export interface ServiceDeps {
   limiter?: ConnectorLimiter;
   /** Timeout of a connection test or schema read, in ms. */
   diagnosticTimeoutMs?: number;
+  workflows?: WorkflowOptions;
+  /** The lifecycle's clock, grace scheduler and safety threshold (plans go to the workflows by default). */
+  lifecycle?: Omit<LifecycleDeps, 'db' | 'identities'>;
 }
+
+/** With no runner set given, flows can run only the scripts of runners registered later. */
+const NO_DEFAULT_CHAIN: DefaultChain = () => [{ type: 'none', metadata: {} }];
 
 export function createServices(deps: ServiceDeps): Services {
   const connectors = deps.connectors ?? createRegistry(BUILT_IN_KINDS);
   const limiter = deps.limiter ?? createConnectorLimiter();
+  const connectorAccess = createConnectorAccess({ db: deps.db, secrets: deps.secrets, connectors, limiter });
+  const w = deps.workflows ?? {};
+  const workflows = createWorkflows({
+    db: deps.db,
+    ...(w.queue ? { queue: w.queue } : {}),
+    runners: w.runners ?? [],
+    defaultChain: w.defaultChain ?? NO_DEFAULT_CHAIN,
+    runnerDeps: {
+      db: deps.db,
+      withConnector: connectorAccess.withConnector,
+      connectors,
+      limiter,
+      publicUrl: w.publicUrl ?? 'http://127.0.0.1:8080',
+      linkKey: w.linkKey ?? deps.secrets.derive('decision-links'),
+      ...(w.mail ? { mail: w.mail } : {}),
+      ...(w.slack ? { slack: w.slack } : {}),
+      fetch: w.fetch ?? fetch,
+    },
+    ...(w.retry ? { retry: w.retry } : {}),
+    ...(w.now ? { now: w.now } : {}),
+    ...(w.log ? { log: w.log } : {}),
+  });
+  const identities = createIdentityService(deps.db);
   return {
     db: deps.db,
     clients: createClientService(deps.db),
-    identities: createIdentityService(deps.db),
+    identities,
     groups: createGroupService(deps.db),
     applications: createApplicationService({ db: deps.db, secrets: deps.secrets, connectors }),
     entitlements: createEntitlementService(deps.db),
     assignments: createAssignmentService(deps.db),
     accounts: createAccountService(deps.db),
     plans: createPlanService(deps.db),
-    reconciliation: createReconciliation({ db: deps.db, secrets: deps.secrets, connectors, limiter }),
+    connectorAccess,
+    workflows,
+    reconciliation: createReconciliation({ db: deps.db, secrets: deps.secrets, connectors, limiter, queue: w.queue, executePlan: workflows.createPlanFlows }),
+    lifecycle: createLifecycleService({ executePlan: workflows.createPlanFlows, ...deps.lifecycle, db: deps.db, identities }),
     diagnostics: createApplicationDiagnostics({ db: deps.db, secrets: deps.secrets, connectors, limiter, ...(deps.diagnosticTimeoutMs === undefined ? {} : { timeoutMs: deps.diagnosticTimeoutMs }) }),
   };
 }
