@@ -10,4 +10,4 @@ export type { ScheduleGraceEnd } from './grace.ts';
 export type { GrantInput, Rule, RuleInput } from './rules.ts';
 export type { Role, RoleInput } from './roles.ts';
 export type { AccessItem, StoredGrant } from './ruleset.ts';
-export { startLifecycleWorker, type LifecycleWorker } from './worker.ts';
+export { graceScheduler, startLifecycleWorker, type LifecycleWorker } from './worker.ts';
