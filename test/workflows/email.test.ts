@@ -116,6 +116,16 @@ describe.each(testDbKinds())('email scripts and decision links on %s', (kind) =>
     expect(sink.calls).toHaveLength(1);
   });
 
+  it('of many clicks at once on one link, exactly one decides', async () => {
+    const ctx = await f.script('email_approval', { to: 'alice@example.com', subject: 'race', text: 'race' });
+    await f.run(emailApprovalRunner, ctx);
+    const approve = linkIn(smtp.mails().at(-1)!.text!, 'approve');
+    const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => post(approve, { decision: i % 2 === 0 ? 'approve' : 'deny' }).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 410)).toHaveLength(7);
+    expect(sink.calls.filter((c) => c.id === ctx.script.id)).toHaveLength(1);
+  });
+
   it('an expired link is refused, on the page and on the form', async () => {
     const ctx = await f.script('email_approval', { to: 'alice@example.com', subject: 's', text: 't', expiresInHours: 1 });
     await f.run(emailApprovalRunner, ctx);
