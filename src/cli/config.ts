@@ -26,6 +26,10 @@ export interface Config {
   slackApiUrl: string;
   /** ActionFlow scripts one worker process runs at once (STEWARD_WORKER_CONCURRENCY). */
   workerConcurrency: number;
+  /** Seconds a script may run before its worker is taken to have died and another takes it over (STEWARD_SCRIPT_TIMEOUT_SECONDS). */
+  scriptTimeoutSeconds: number;
+  /** How often the queue looks for jobs whose worker died, in seconds (STEWARD_QUEUE_SUPERVISE_SECONDS). */
+  queueSuperviseSeconds: number;
 }
 
 export const DEFAULTS = { host: '127.0.0.1', port: 8080, dataDir: './data', logLevel: 'info', bodyLimit: 1024 * 1024, importLimit: 512 * 1024 * 1024 };
@@ -55,6 +59,8 @@ export function loadConfig(flags: { data?: string; host?: string; port?: string 
     slackSigningSecret: env.STEWARD_SLACK_SIGNING_SECRET || undefined,
     slackApiUrl: env.STEWARD_SLACK_API_URL || 'https://slack.com/api',
     workerConcurrency: intFrom('STEWARD_WORKER_CONCURRENCY', env.STEWARD_WORKER_CONCURRENCY, 8, 1, 256),
+    scriptTimeoutSeconds: intFrom('STEWARD_SCRIPT_TIMEOUT_SECONDS', env.STEWARD_SCRIPT_TIMEOUT_SECONDS, 300, 1, 86_400),
+    queueSuperviseSeconds: intFrom('STEWARD_QUEUE_SUPERVISE_SECONDS', env.STEWARD_QUEUE_SUPERVISE_SECONDS, 30, 1, 3_600),
   };
 }
 

@@ -144,7 +144,7 @@ export function registerFlowCommands(program: Command, setStatus: (status: numbe
       const concurrency = o.concurrency ? Number(o.concurrency) : config.workerConcurrency;
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new Error(`--concurrency: '${o.concurrency}' is not a whole number from 1 to 256`);
       const rt = await openRuntime(config, 'steward worker', { queue: true });
-      await startWorkers(rt, concurrency);
+      await startWorkers(rt, { ...config, workerConcurrency: concurrency });
       console.log(`Steward worker running ${concurrency} at once on ${config.databaseUrl ? 'PostgreSQL' : `the embedded database in ${config.dataDir}`} (pid ${process.pid}).`);
       setStatus(
         await new Promise<number>((resolveExit) => {

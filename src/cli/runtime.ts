@@ -41,7 +41,7 @@ export async function openRuntime(config: Config, command: string, options: Runt
   try {
     await migrate(db);
     if (options.queue) {
-      queue = createJobQueue({ db, onError: (e) => options.log?.warn({ err: e.message }, 'job queue error') });
+      queue = createJobQueue({ db, superviseIntervalSeconds: config.queueSuperviseSeconds, onError: (e) => options.log?.warn({ err: e.message }, 'job queue error') });
       await queue.start();
     }
     const services = createServices({ db, secrets: createSecretBox(key), workflows: workflowOptions(config, queue, options.log) });
@@ -64,9 +64,9 @@ export async function openRuntime(config: Config, command: string, options: Runt
 }
 
 /** Starts every kind of worker on the queue: ActionFlows, approval notices and sweeps, reconciliation, lifecycle. */
-export async function startWorkers(rt: Runtime, concurrency: number): Promise<void> {
+export async function startWorkers(rt: Runtime, config: Pick<Config, 'workerConcurrency' | 'scriptTimeoutSeconds'>): Promise<void> {
   if (!rt.queue) throw new Error('the runtime was opened without a job queue');
-  await rt.services.workflows.work({ concurrency });
+  await rt.services.workflows.work({ concurrency: config.workerConcurrency, scriptTimeoutSeconds: config.scriptTimeoutSeconds });
 }
 
 /** Creates the bootstrap admin client when the database has none; returns whether it did. */

@@ -43,7 +43,7 @@ export async function serve(config: Config): Promise<number> {
   }
   // The embedded mode runs one worker in this process; with PostgreSQL, `steward worker`
   // processes on other machines share the same queue.
-  await startWorkers(rt, config.workerConcurrency);
+  await startWorkers(rt, config);
   const stopMaintenance = scheduleMaintenance(services.db, (msg, err) => (err ? app.log.warn({ err }, msg) : app.log.info(msg)));
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;

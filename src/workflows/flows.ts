@@ -126,7 +126,7 @@ export interface FlowEngine {
   get(flowId: string): Promise<ActionFlow>;
   list(f: FlowFilter): Promise<{ items: ActionFlow[]; next: [string, string] | null }>;
   /** Starts this process's flow workers. */
-  work(options?: { concurrency?: number; batchSize?: number }): Promise<void>;
+  work(options?: { concurrency?: number; batchSize?: number; expireInSeconds?: number }): Promise<void>;
 }
 
 type ScriptRow = Selectable<ActionFlowScriptsTable>;
@@ -556,7 +556,7 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
     },
     async work(options = {}) {
       if (!deps.queue) throw new Error('no job queue: flows run only where a queue is configured');
-      await deps.queue.declare(FLOW_QUEUE, { expireInSeconds: 300 });
+      await deps.queue.declare(FLOW_QUEUE, { expireInSeconds: options.expireInSeconds ?? 300 });
       await deps.queue.work<{ scriptId: string }>(FLOW_QUEUE, { batchSize: options.batchSize ?? 5, concurrency: options.concurrency ?? 4, pollingIntervalSeconds: 1, groupLimit: 4 }, async (job) => {
         try {
           await runScript(job.data.scriptId);

@@ -59,7 +59,7 @@ export interface Workflows {
   /** What script runners are given (also the Slack and mail settings of the callback routes). */
   runnerDeps: RunnerDeps;
   /** Starts this process's workers: flows, approval notices and the sweep. */
-  work(options?: { concurrency?: number }): Promise<void>;
+  work(options?: { concurrency?: number; scriptTimeoutSeconds?: number }): Promise<void>;
   /** Turns each AccountRequest of an already validated plan into an ActionFlow, in `tx`. */
   createPlanFlows: (tx: Executor, plan: ProvisioningPlan, createdBy: string) => Promise<PlanExecution>;
   /** `createPlanFlows` in its own transaction, then wakes the workers. */
@@ -134,7 +134,7 @@ export function createWorkflows(deps: WorkflowDeps): Workflows {
     notifier,
     runnerDeps: deps.runnerDeps,
     async work(options = {}) {
-      await flows.work({ concurrency: options.concurrency ?? 4 });
+      await flows.work({ concurrency: options.concurrency ?? 4, ...(options.scriptTimeoutSeconds ? { expireInSeconds: options.scriptTimeoutSeconds } : {}) });
       await approvals.work(notifier);
     },
     createPlanFlows,

@@ -73,6 +73,8 @@ export interface ScimServer {
   passwordOf(id: string): string | undefined;
   /** The next `n` SCIM requests answer `status` (with Retry-After when given: seconds, or an HTTP date). */
   failNext(status: number, n: number, retryAfter?: number | string): void;
+  /** The next `n` changes are made at once but answered `ms` later. */
+  holdNext(ms: number, n: number): void;
   /** Adds `n` users named `${prefix}${i}` straight into the store (fast); returns their ids. */
   seedUsers(n: number, options?: { prefix?: string }): string[];
   /** Adds a group straight into the store; returns it. */
@@ -321,6 +323,7 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
   const store = new Store(options.etag ?? true, options.maxResults ?? 10_000);
   let patch = options.patch ?? true;
   const failures: { status: number; retryAfter?: number | string }[] = [];
+  const holds: number[] = [];
   const oauthTokens = new Map<string, number>();
   let tokensIssued = 0;
   let log: ScimRequestRecord[] = [];
@@ -366,6 +369,19 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
   }
 
   const scim = express.Router();
+  // Knob: answer the next N changes (POST, PUT, PATCH, DELETE) late: the change is made at
+  // once, its answer waits — a caller that dies meanwhile never learns it happened.
+  scim.use((req, res, next) => {
+    const hold = req.method !== 'GET' ? holds.shift() : undefined;
+    if (hold !== undefined) {
+      const json = res.json.bind(res);
+      res.json = (body: unknown) => {
+        setTimeout(() => json(body), hold);
+        return res;
+      };
+    }
+    next();
+  });
   // Knob: fail the next N SCIM requests.
   scim.use((req, res, next) => {
     const f = failures.shift();
@@ -456,6 +472,9 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
     passwordOf: (id) => store.passwords.get(id),
     failNext: (status, n, retryAfter) => {
       for (let i = 0; i < n; i++) failures.push({ status, ...(retryAfter === undefined ? {} : { retryAfter }) });
+    },
+    holdNext: (ms, n) => {
+      for (let i = 0; i < n; i++) holds.push(ms);
     },
     seedUsers: (n, opts = {}) => {
       const prefix = opts.prefix ?? 'user';
