@@ -7,6 +7,7 @@ import { registerAppCommands } from './app-commands.ts';
 import { openBackend, type Backend } from './backend.ts';
 import { loadConfig } from './config.ts';
 import { registerPlanCommands } from './plan-commands.ts';
+import { registerReconCommands } from './recon-commands.ts';
 import { registerFlowCommands } from './flow-commands.ts';
 import { registerLifecycleCommands } from './lifecycle-commands.ts';
 import { serve } from './serve.ts';
@@ -129,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerPlanCommands(program, (s) => (status = s));
   registerAppCommands(program, (s) => (status = s));
+  registerReconCommands(program, (s) => (status = s));
   registerFlowCommands(program, (s) => (status = s));
   registerLifecycleCommands(program, (s) => (status = s));
 

@@ -21,7 +21,7 @@ export async function applyListed(db: Executor, applicationId: string, runId: st
       insert into accounts (application_id, native_identity, attributes, enabled, locked, entitlements, hash)
       select ${applicationId}::uuid, s.native_identity, s.attributes, s.enabled, s.locked, s.entitlements, s.hash
       from reconciliation_staging s
-      where s.run_id = ${runId}::uuid
+      where s.run_id = ${runId}::uuid and s.attributes is not null
         and not exists (select 1 from accounts a where a.application_id = ${applicationId}::uuid and a.native_identity = s.native_identity)
       returning id, attributes, enabled, locked, entitlements
     ), d as (
@@ -36,7 +36,7 @@ export async function applyListed(db: Executor, applicationId: string, runId: st
         steward_account_changes(a.attributes, a.enabled, a.locked, a.entitlements, s.attributes, s.enabled, s.locked, s.entitlements) as changes
       from reconciliation_staging s
       join accounts a on a.application_id = ${applicationId}::uuid and a.native_identity = s.native_identity
-      where s.run_id = ${runId}::uuid and (a.hash is distinct from s.hash or a.removed_at is not null)
+      where s.run_id = ${runId}::uuid and s.attributes is not null and (a.hash is distinct from s.hash or a.removed_at is not null)
     ), d as (
       insert into reconciliation_deltas (run_id, account_id, kind, changes)
       select ${runId}::uuid, ch.id, case when ch.removed_at is null then 'changed' else 'appeared' end,

@@ -32,17 +32,22 @@ function jsonAttributes(a: AccountItem['attributes']): Record<string, unknown> {
   return a;
 }
 
-/** The hash of a listed account, as SQL over the staged columns (the same expression as accounts.hash). */
-export const HASH_SQL = `md5(jsonb_build_array(x.attributes, x.enabled, x.locked, x.entitlements)::text)`;
-
-/** Writes one page of listed accounts into the run's staging rows; a page written before (a resumed run) is ignored. */
-export async function stageAccounts(db: Executor, runId: string, items: readonly AccountItem[]): Promise<number> {
+/**
+ * Writes one page of listed accounts into the run's staging rows: the key and hash of each,
+ * and the account itself only where the hash differs from the stored account's (or the
+ * account was marked removed). A page written before (a resumed run) is ignored.
+ */
+export async function stageAccounts(db: Executor, applicationId: string, runId: string, items: readonly AccountItem[]): Promise<number> {
   if (items.length === 0) return 0;
   const rows = items.map((a) => ({ n: a.nativeIdentity, a: jsonAttributes(a.attributes), e: a.enabled, l: a.locked, g: sortedEntitlements(a.entitlements) }));
   const r = await sql`
     insert into reconciliation_staging (run_id, native_identity, attributes, enabled, locked, entitlements, hash)
-    select ${runId}::uuid, x.n, x.a, x.e, x.l, x.g, md5(jsonb_build_array(x.a, x.e, x.l, x.g)::text)
+    select ${runId}::uuid, x.n,
+      case when differs then x.a end, case when differs then x.e end, case when differs then x.l end, case when differs then x.g end, h.hash
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(n text, a jsonb, e boolean, l boolean, g jsonb)
+    cross join lateral (select md5(jsonb_build_array(x.a, x.e, x.l, x.g)::text) as hash) h
+    left join accounts t on t.application_id = ${applicationId}::uuid and t.native_identity = x.n
+    cross join lateral (select t.hash is distinct from h.hash or t.removed_at is not null as differs) d
     on conflict (run_id, native_identity) do nothing`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }

@@ -295,10 +295,10 @@ export interface ReconciliationRunsTable {
 export interface ReconciliationStagingTable {
   run_id: string;
   native_identity: string;
-  attributes: Json<Record<string, unknown>>;
-  enabled: boolean;
-  locked: boolean;
-  entitlements: Json<unknown>;
+  attributes: Json<Record<string, unknown>> | null;
+  enabled: boolean | null;
+  locked: boolean | null;
+  entitlements: Json<unknown> | null;
   hash: string;
 }
 

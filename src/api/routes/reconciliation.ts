@@ -148,6 +148,19 @@ export function reconciliationRoutes({ services }: RouteDeps): RouteSpec[] {
     },
     {
       method: 'GET',
+      url: '/v1.0/reconciliations',
+      privilege: 'manage-applications',
+      summary: 'Reconciliation runs of every application, newest first',
+      tags: ['reconciliation'],
+      schema: { querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: Page(RunWire), ...errors(400) } },
+      handler: async (req) => {
+        const q = req.query as { limit: number; cursor?: string };
+        const rows = await recon.list(undefined, q.limit + 1, timeKey(decodeCursor(q.cursor, 2)));
+        return pageOf(rows, q.limit, (r) => [r.createdAt.toISOString(), r.id], (r) => r);
+      },
+    },
+    {
+      method: 'GET',
       url: '/appaccess/v1.0/applications/:applicationId/reconciliation/:reconciliationId',
       privilege: 'manage-applications',
       summary: 'Status and progress of a reconciliation run: pages read, accounts seen, new, changed, removed, matched, unmatched',

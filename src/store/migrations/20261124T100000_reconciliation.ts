@@ -72,15 +72,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     // One run per application at a time, whoever starts it.
     `create unique index reconciliation_runs_one_active on reconciliation_runs (application_id) where status in ('queued', 'running', 'stopping')`,
     `create index reconciliation_runs_application_idx on reconciliation_runs (application_id, created_at desc)`,
-    // What a run listed, page by page; no foreign key, so a million inserts check nothing.
-    // The engine deletes a run's rows when the run ends.
+    // What a run listed, page by page: every account's key and hash, and the account itself
+    // only where the hash differs from the stored one (new or changed), so an unchanged
+    // million costs a narrow row each. No foreign key, so the inserts check nothing; the
+    // engine deletes a run's rows when the run ends.
     `create table reconciliation_staging (
       run_id uuid not null,
       native_identity text not null,
-      attributes jsonb not null,
-      enabled boolean not null,
-      locked boolean not null,
-      entitlements jsonb not null,
+      attributes jsonb,
+      enabled boolean,
+      locked boolean,
+      entitlements jsonb,
       hash text not null,
       primary key (run_id, native_identity)
     )`,
