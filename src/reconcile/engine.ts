@@ -139,15 +139,28 @@ async function readEntitlements(deps: EngineDeps, app: ApplicationRow, connector
 
 async function readAccounts(deps: EngineDeps, app: ApplicationRow, connector: Connector, run: RunRow, options: RunOptions): Promise<RunRow> {
   let current = run;
-  for await (const page of limited(deps, app, connector.listAccounts(current.account_cursor, pageOptions(current)))) {
-    const status = await deps.db.tx(async (tx) => {
-      await stageAccounts(tx, app.id, run.id, page.items);
-      return updateRun(tx, run.id, { account_cursor: page.nextCursor, pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, phase: page.nextCursor === null ? 'apply' : 'accounts' });
-    });
-    current = { ...current, pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, account_cursor: page.nextCursor, phase: page.nextCursor === null ? 'apply' : 'accounts', status };
-    options.onPage?.(toRun(current));
-    if (status === 'stopping') return current;
-    checkAbort(options);
+  const it = limited(deps, app, connector.listAccounts(current.account_cursor, pageOptions(current)))[Symbol.asyncIterator]();
+  // The next page is read from the target while this one is written (two cores, two jobs).
+  let next = it.next();
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) break;
+      const page = r.value;
+      next = it.next();
+      const status = await deps.db.tx(async (tx) => {
+        await stageAccounts(tx, app.id, run.id, page.items);
+        return updateRun(tx, run.id, { account_cursor: page.nextCursor, pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, phase: page.nextCursor === null ? 'apply' : 'accounts' });
+      });
+      current = { ...current, pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, account_cursor: page.nextCursor, phase: page.nextCursor === null ? 'apply' : 'accounts', status };
+      options.onPage?.(toRun(current));
+      if (status === 'stopping') return current;
+      checkAbort(options);
+    }
+  } finally {
+    // A page read ahead and not written is read again by a resumed run; its failure is not this run's.
+    next.catch(() => undefined);
+    await it.return?.(undefined).catch(() => undefined);
   }
   if (current.phase === 'accounts') {
     await updateRun(deps.db.k, run.id, { phase: 'apply' });
