@@ -101,14 +101,6 @@ async function main(): Promise<void> {
     await writeAccounts(v2, N, 2);
     await sql`insert into identities (user_name, email, given_name, family_name) select 'user' || g, 'user' || g || '@example.org', 'Given' || g, 'Family' || g from generate_series(0, ${N - 1}::int) g`.execute(db.k);
     await sql`analyze identities`.execute(db.k);
-    // The lifecycle migration's statement trigger on accounts joins its transition tables with
-    // a nested loop: minutes for 20,000 updated rows, days for a million. Measured without it
-    // until it is fixed, and said so in the output.
-    const trigger = await sql<{ n: number }>`select count(*)::int as n from pg_trigger where tgname = 'lifecycle_accounts_upd'`.execute(db.k);
-    if (trigger.rows[0]!.n > 0) {
-      await sql`alter table accounts disable trigger lifecycle_accounts_upd`.execute(db.k);
-      console.log('# NOTE: trigger lifecycle_accounts_upd disabled for this benchmark (quadratic on bulk updates)');
-    }
     console.log(`# set-up: ${N} accounts in two files and ${N} identities in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const settings = (path: string) => JSON.stringify({ path, keyColumn: 'id', groupsColumn: 'groups', pageSize: 5000 });
     const app = await db.k

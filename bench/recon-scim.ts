@@ -37,12 +37,6 @@ async function reconcile(s: Started, db: Db, label: string): Promise<void> {
   const box = createSecretBox(Buffer.alloc(32, 9));
   await sql`insert into identities (user_name, email) select 'user' || g, 'user' || g || '@example.org' from generate_series(0, ${ACCOUNTS - 1}::int) g`.execute(db.k);
   await sql`analyze identities`.execute(db.k);
-  // See bench/recon-csv.ts: the lifecycle trigger on accounts is quadratic on bulk updates.
-  const trigger = await sql<{ n: number }>`select count(*)::int as n from pg_trigger where tgname = 'lifecycle_accounts_upd'`.execute(db.k);
-  if (trigger.rows[0]!.n > 0) {
-    await sql`alter table accounts disable trigger lifecycle_accounts_upd`.execute(db.k);
-    console.log(`# NOTE (${label}): trigger lifecycle_accounts_upd disabled for this benchmark (quadratic on bulk updates)`);
-  }
   const app = await db.k
     .insertInto('applications')
     .values({

@@ -8,6 +8,7 @@ import { createMetrics } from './metrics.ts';
 import { toRouteOptions, type RouteSpec } from './route.ts';
 import { ErrorResponse } from './schemas.ts';
 import { routes } from './routes/index.ts';
+import { registerDecisionRoutes } from './routes/decisions.ts';
 import { REDACT_PATHS } from './redact.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -74,8 +75,12 @@ export async function buildApp(opts: AppOptions): Promise<StewardApp> {
   const metrics = createMetrics(app);
 
   const specs = routes({ services: opts.services, metrics, auth, importLimit: opts.importLimit ?? 512 * 1024 * 1024 });
-  app.stewardRoutes = specs;
   for (const r of specs) app.route(toRouteOptions(r));
+  // Email decision links and Slack buttons: authenticated by their single-use token or
+  // Slack's signature, with their own form parser, in a scope of their own.
+  const slack = opts.services.workflows.runnerDeps.slack;
+  const callbacks = await registerDecisionRoutes(app, { db: opts.services.db, sink: opts.services.workflows.sink, ...(slack ? { slack: { signingSecret: slack.signingSecret } } : {}) });
+  app.stewardRoutes = [...specs, ...callbacks];
   app.get('/openapi.json', { schema: { hide: true }, config: { privilege: 'public' } }, async () => app.swagger());
   await app.ready();
   return app;

@@ -4,6 +4,9 @@ import { createServices, type Services, type WorkflowOptions } from '../services
 import { createSecretBox } from '../store/crypto.ts';
 import { migrate, openDb } from '../store/db.ts';
 import { ALL_RUNNERS } from '../workflows/runners/all.ts';
+import { GRACE_QUEUE, graceScheduler, startLifecycleWorker, type LifecycleWorker } from '../lifecycle/index.ts';
+import { RECOMPUTE_QUEUE, RUN_QUEUE, SCHEDULE_QUEUE, registerReconcileWorkers } from '../reconcile/index.ts';
+import { APPROVAL_NOTIFY_QUEUE, APPROVAL_SWEEP_QUEUE, FLOW_QUEUE } from '../workflows/index.ts';
 import type { Config } from './config.ts';
 import { loadSecretKey } from './config.ts';
 
@@ -12,6 +15,8 @@ export interface Runtime {
   services: Services;
   /** The durable job queue, when the command runs work (serve, worker). */
   queue: JobQueue | undefined;
+  /** The lifecycle event worker, once started; stopped by `close`. */
+  lifecycleWorker: LifecycleWorker | undefined;
   close(): Promise<void>;
 }
 
@@ -38,22 +43,32 @@ export async function openRuntime(config: Config, command: string, options: Runt
   const key = loadSecretKey(config);
   const db = await openDb({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir, command });
   let queue: JobQueue | undefined;
+  let lifecycleWorker: LifecycleWorker | undefined;
   try {
     await migrate(db);
     if (options.queue) {
       queue = createJobQueue({ db, superviseIntervalSeconds: config.queueSuperviseSeconds, onError: (e) => options.log?.warn({ err: e.message }, 'job queue error') });
       await queue.start();
+      await declareQueues(queue, config);
     }
-    const services = createServices({ db, secrets: createSecretBox(key), workflows: workflowOptions(config, queue, options.log) });
+    const services = createServices({ db, secrets: createSecretBox(key), workflows: workflowOptions(config, queue, options.log), ...(queue ? { lifecycle: { scheduleGraceEnd: graceScheduler(queue) } } : {}) });
     return {
       services,
       queue,
+      get lifecycleWorker() {
+        return lifecycleWorker;
+      },
       async close() {
         try {
+          await lifecycleWorker?.stop();
           await queue?.stop();
+          await services.connectorAccess.close();
         } finally {
           await db.close();
         }
+      },
+      set lifecycleWorker(w: LifecycleWorker | undefined) {
+        lifecycleWorker = w;
       },
     };
   } catch (e) {
@@ -63,10 +78,28 @@ export async function openRuntime(config: Config, command: string, options: Runt
   }
 }
 
+/** Declares every queue Steward sends to, before anything is sent (the workers' own declarations are then no-ops). */
+async function declareQueues(queue: JobQueue, config: Config): Promise<void> {
+  await queue.declare(FLOW_QUEUE, { expireInSeconds: config.scriptTimeoutSeconds });
+  await queue.declare(APPROVAL_NOTIFY_QUEUE, { expireInSeconds: 120 });
+  await queue.declare(APPROVAL_SWEEP_QUEUE, { expireInSeconds: 600, retryLimit: 1 });
+  await queue.declare(GRACE_QUEUE, { retryLimit: 50 });
+  await queue.declare(RUN_QUEUE, { expireInSeconds: 3_600, retryLimit: 10, retryDelay: 5 });
+  await queue.declare(SCHEDULE_QUEUE);
+  await queue.declare(RECOMPUTE_QUEUE);
+}
+
 /** Starts every kind of worker on the queue: ActionFlows, approval notices and sweeps, reconciliation, lifecycle. */
-export async function startWorkers(rt: Runtime, config: Pick<Config, 'workerConcurrency' | 'scriptTimeoutSeconds'>): Promise<void> {
-  if (!rt.queue) throw new Error('the runtime was opened without a job queue');
+export async function startWorkers(rt: Runtime, config: Pick<Config, 'workerConcurrency' | 'scriptTimeoutSeconds'>, log?: RuntimeOptions['log']): Promise<void> {
+  const queue = rt.queue;
+  if (!queue) throw new Error('the runtime was opened without a job queue');
   await rt.services.workflows.work({ concurrency: config.workerConcurrency, scriptTimeoutSeconds: config.scriptTimeoutSeconds });
+  await registerReconcileWorkers(queue, rt.services.reconciliation);
+  // An adopted account's identity is recomputed: its desired access now covers the account.
+  await queue.work<{ identityId: string }>(RECOMPUTE_QUEUE, { concurrency: 1 }, async (job) => {
+    await rt.services.lifecycle.recompute(SYSTEM_ACTOR, { ids: [job.data.identityId] });
+  });
+  rt.lifecycleWorker = await startLifecycleWorker({ queue, lifecycle: rt.services.lifecycle, onError: (e) => log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'lifecycle events failed; trying again') });
 }
 
 /** Creates the bootstrap admin client when the database has none; returns whether it did. */

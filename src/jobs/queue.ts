@@ -132,14 +132,19 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       };
       if (existing) await boss.updateQueue(name, queueOptions);
       else await boss.createQueue(name, queueOptions);
+      // pg-boss looks a queue up on its first send; done here, outside any transaction, so that
+      // a send inside one never waits for the embedded database's single session it holds.
+      await boss.insert(name, []);
       declared.add(name);
     },
     async send(name, data, o, tx) {
+      if (tx && db.kind === 'pglite' && !declared.has(name)) throw new Error(`job queue '${name}' is not declared in this process: declare it before sending inside a transaction`);
       const ids = await boss.insert(name, [toInsert(data, o)], { returnId: true, ...(tx ? { db: fromKysely(tx) } : {}) });
       return ids?.[0] ?? null;
     },
     async sendMany(name, jobs, tx) {
       if (jobs.length === 0) return;
+      if (tx && db.kind === 'pglite' && !declared.has(name)) throw new Error(`job queue '${name}' is not declared in this process: declare it before sending inside a transaction`);
       await boss.insert(name, jobs.map((j) => toInsert(j.data, j.options)), tx ? { db: fromKysely(tx) } : {});
     },
     async work<T>(name: string, o: WorkOptions, handler: JobHandler<T>) {

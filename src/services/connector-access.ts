@@ -12,20 +12,39 @@ import type { Db } from '../store/db.ts';
 
 export interface ConnectorAccess {
   withConnector: <T>(applicationId: string, fn: (connector: Connector, application: { id: string; name: string; connectorKind: string }) => Promise<T>) => Promise<T>;
+  /** Closes the connectors kept open. */
+  close: () => Promise<void>;
   /** The application's own limit on concurrent connector calls. */
   maxConcurrency: (applicationId: string) => Promise<number>;
 }
 
+/** Connectors kept open per application, while its definition (version) is unchanged. */
+const MAX_OPEN = 200;
+
 export function createConnectorAccess(deps: { db: Db; secrets: SecretBox; connectors: ConnectorRegistry; limiter: ConnectorLimiter }): ConnectorAccess {
+  // A connector reads what it needs of the target once (a SCIM ServiceProviderConfig, an LDAP
+  // bind) and is reused by every script of the application until the application changes.
+  const open = new Map<string, { version: number; connector: Connector; scrub: (t: string) => string }>();
   return {
     async withConnector(applicationId, fn) {
       const row = await getApplicationRow(deps.db.k, applicationId);
       if (!row) throw new StewardError('application.not_found', `no application has id ${applicationId}`);
-      const kind = deps.connectors.get(row.connector_kind);
-      if (!kind) throw new ConnectorError('permanent', 'invalid_settings', `the connector kind '${row.connector_kind}' is not installed on this server`);
-      const secrets = Object.fromEntries(Object.entries(row.secrets).map(([k, v]) => [k, deps.secrets.open(v)]));
-      const scrub = secretScrubber(Object.values(secrets));
-      const connector = kind.create({ settings: row.settings, secrets });
+      let held = open.get(applicationId);
+      if (!held || held.version !== row.version) {
+        const kind = deps.connectors.get(row.connector_kind);
+        if (!kind) throw new ConnectorError('permanent', 'invalid_settings', `the connector kind '${row.connector_kind}' is not installed on this server`);
+        const secrets = Object.fromEntries(Object.entries(row.secrets).map(([k, v]) => [k, deps.secrets.open(v)]));
+        const stale = held;
+        held = { version: row.version, connector: kind.create({ settings: row.settings, secrets }), scrub: secretScrubber(Object.values(secrets)) };
+        if (stale) void stale.connector.close().catch(() => undefined);
+        if (open.size >= MAX_OPEN && !open.has(applicationId)) {
+          const [oldest, entry] = open.entries().next().value!;
+          open.delete(oldest);
+          void entry.connector.close().catch(() => undefined);
+        }
+        open.set(applicationId, held);
+      }
+      const { connector, scrub } = held;
       try {
         return await deps.limiter.run(row.id, () => fn(connector, { id: row.id, name: row.name, connectorKind: row.connector_kind }), maxConcurrencyOf(row.settings));
       } catch (e) {
@@ -39,9 +58,12 @@ export function createConnectorAccess(deps: { db: Db; secrets: SecretBox; connec
         }
         if (e instanceof Error) e.message = scrub(e.message);
         throw e;
-      } finally {
-        await connector.close().catch(() => undefined);
       }
+    },
+    async close() {
+      const all = [...open.values()];
+      open.clear();
+      await Promise.all(all.map((h) => h.connector.close().catch(() => undefined)));
     },
     async maxConcurrency(applicationId) {
       const row = await getApplicationRow(deps.db.k, applicationId);

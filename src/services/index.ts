@@ -14,6 +14,8 @@ import { createLifecycleService, type LifecycleDeps, type LifecycleService } fro
 import { createReconciliation, type Reconciliation } from '../reconcile/index.ts';
 import { createConnectorAccess, type ConnectorAccess } from './connector-access.ts';
 import type { JobQueue } from '../jobs/index.ts';
+import { deriveDefaultChain } from '../workflows/default-chains.ts';
+import { createApplicationConfigLoader } from '../workflows/runners/application-config.ts';
 import { createWorkflows, type DefaultChain, type MailSettings, type RetryPolicy, type ScriptRunner, type SlackSettings, type Workflows } from '../workflows/index.ts';
 
 export type { ApiClient, ClientService } from './clients.ts';
@@ -89,8 +91,6 @@ export interface ServiceDeps {
   lifecycle?: Omit<LifecycleDeps, 'db' | 'identities'>;
 }
 
-/** With no runner set given, flows can run only the scripts of runners registered later. */
-const NO_DEFAULT_CHAIN: DefaultChain = () => [{ type: 'none', metadata: {} }];
 
 export function createServices(deps: ServiceDeps): Services {
   const connectors = deps.connectors ?? createRegistry(BUILT_IN_KINDS);
@@ -101,7 +101,7 @@ export function createServices(deps: ServiceDeps): Services {
     db: deps.db,
     ...(w.queue ? { queue: w.queue } : {}),
     runners: w.runners ?? [],
-    defaultChain: w.defaultChain ?? NO_DEFAULT_CHAIN,
+    defaultChain: w.defaultChain ?? deriveDefaultChain,
     runnerDeps: {
       db: deps.db,
       withConnector: connectorAccess.withConnector,
@@ -109,6 +109,7 @@ export function createServices(deps: ServiceDeps): Services {
       limiter,
       publicUrl: w.publicUrl ?? 'http://127.0.0.1:8080',
       linkKey: w.linkKey ?? deps.secrets.derive('decision-links'),
+      applicationConfig: createApplicationConfigLoader({ db: deps.db, secrets: deps.secrets }),
       ...(w.mail ? { mail: w.mail } : {}),
       ...(w.slack ? { slack: w.slack } : {}),
       fetch: w.fetch ?? fetch,

@@ -147,6 +147,13 @@ const toChainView = (r: ChainRow): ApprovalChainView => ({
   updatedAt: r.updated_at,
 });
 
+/**
+ * Marks the transaction's assignment changes as carried out by the workflows themselves (an
+ * approval's provisioning flow, an expiry's de-provisioning flow), so the lifecycle does not
+ * also turn them into plans of its own.
+ */
+export const ownFlowsFollow = (tx: Executor) => sql`select set_config('steward.lifecycle', 'on', true)`.execute(tx);
+
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -293,6 +300,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
   /** The last step approved: the assignment and its provisioning flow, or an extension of the live one. */
   async function complete(tx: Executor, c: FlowCtx, chain: { expiresAfterDays: number | null; auditAfterDays: number | null }, endDate: Date | null, by: string): Promise<string | null> {
     const at = now();
+    await ownFlowsFollow(tx);
     const ends = [endDate, chain.expiresAfterDays ? new Date(at.getTime() + chain.expiresAfterDays * DAY) : null].filter((d): d is Date => d !== null);
     const validUntil = ends.length ? new Date(Math.min(...ends.map((d) => d.getTime()))) : null;
     const reviewAt = chain.auditAfterDays ? new Date(at.getTime() + chain.auditAfterDays * DAY) : null;
@@ -737,6 +745,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         const made = await db.tx(async (tx) => {
           const a = await tx.selectFrom('assignments').selectAll().where('id', '=', e.id).forUpdate().executeTakeFirst();
           if (!a || !['pending', 'active'].includes(a.status) || !a.valid_until || a.valid_until > at) return false;
+          await ownFlowsFollow(tx);
           await tx.updateTable('assignments').set({ status: 'expired', updated_at: at }).where('id', '=', a.id).execute();
           const { chainId, scripts } = await deps.actionChains.resolve(tx, a.application_id, a.entitlement_id, 'deprovisioning');
           const flowId = await deps.flows.create(tx, { purpose: 'deprovisioning', applicationId: a.application_id, entitlementId: a.entitlement_id, identityId: a.identity_id, assignmentId: a.id, chainId, scripts, createdBy: 'system' });

@@ -20,6 +20,7 @@ import type { Db, Executor } from '../store/db.ts';
 import type { ActionFlowScriptsTable } from '../store/tables.ts';
 import type { Selectable } from 'kysely';
 import { parseScriptType } from './script-types.ts';
+import { ownFlowsFollow } from './approvals.ts';
 import { render } from './template.ts';
 import type { FlowRun, RunnerDeps, ScriptOutcome, ScriptRunner } from './runners/types.ts';
 
@@ -348,6 +349,7 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
     await tx.updateTable('action_flows').set({ status: 'succeeded', updated_at: at, finished_at: at }).where('id', '=', flow.id).execute();
     // A provisioning flow that finished puts its assignment in effect.
     if (flow.assignment_id && flow.purpose === 'provisioning') {
+      await ownFlowsFollow(tx);
       await tx.updateTable('assignments').set({ status: 'active', updated_at: at }).where('id', '=', flow.assignment_id).where('status', '=', 'pending').execute();
     }
     await appendAudit(tx, [{ actor: 'system', action: 'flow.succeeded', objectType: 'action_flow', objectId: flow.id, before: null, after: { purpose: flow.purpose, assignmentId: flow.assignment_id } }]);

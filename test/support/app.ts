@@ -57,6 +57,7 @@ export async function createTestApp(kind: DbKind, options: TestAppOptions = {}):
       }),
     async close() {
       await app.close();
+      await services.connectorAccess.close();
       await db.close();
     },
   };

@@ -113,16 +113,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     `create trigger lifecycle_assignments_upd after update on assignments referencing old table as old_rows new table as new_rows for each statement execute function lifecycle_assignments_upd()`,
     `create trigger lifecycle_assignments_del after delete on assignments referencing old table as old_rows for each statement execute function lifecycle_assignments_del()`,
 
+    // Per row, and only where an account gains or changes its identity: a reconciliation that
+    // rewrites a million accounts' attributes must not pay for a join of its whole update.
     `create function lifecycle_accounts_upd() returns trigger language plpgsql as $$
      begin
        if ${QUIET} then return null; end if;
        insert into lifecycle_events (kind, identity_id, detail)
-         select 'account.adopted', n.identity_id, jsonb_build_object('accountId', n.id, 'applicationId', n.application_id, 'nativeIdentity', n.native_identity)
-           from new_rows n join old_rows o on o.id = n.id
-          where n.identity_id is not null and o.identity_id is distinct from n.identity_id;
+         values ('account.adopted', new.identity_id, jsonb_build_object('accountId', new.id, 'applicationId', new.application_id, 'nativeIdentity', new.native_identity));
        return null;
      end $$`,
-    `create trigger lifecycle_accounts_upd after update on accounts referencing old table as old_rows new table as new_rows for each statement execute function lifecycle_accounts_upd()`,
+    `create trigger lifecycle_accounts_upd after update of identity_id on accounts for each row
+       when (new.identity_id is not null and old.identity_id is distinct from new.identity_id)
+       execute function lifecycle_accounts_upd()`,
 
     `create table roles (
       id uuid primary key default gen_random_uuid(),

@@ -237,8 +237,47 @@ async function applyRequest(env: Env, request: AccountRequest): Promise<ScriptOu
     throw applyErrorToConnectorError(result.error, `${request.op} failed without a reason from the connector`);
   }
   const nativeIdentity = result.nativeIdentity ?? request.nativeIdentity ?? '';
-  if (nativeIdentity !== '') await syncAccount(env, request.op, nativeIdentity);
+  if (nativeIdentity !== '') {
+    // Every part done as asked: Steward's row follows from the request itself, with no second
+    // call to the target. Anything less, and the target is read back.
+    const whole = result.requests.every((r) => r.status !== 'failed');
+    if (whole && request.op !== 'Delete') await recordApplied(env, request, nativeIdentity);
+    else await syncAccount(env, request.op, nativeIdentity);
+  }
   return { status: result.status === 'unchanged' ? 'skipped' : 'succeeded', output: { nativeIdentity, result: result.status } };
+}
+
+const asList = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
+const plain = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : v);
+
+/** Writes Steward's account row as the request left it: the stored row with each request applied. */
+async function recordApplied(env: Env, request: AccountRequest, nativeIdentity: string): Promise<void> {
+  const { deps, app, connector, ctx } = env;
+  const row = request.op === 'Create' ? undefined : await deps.db.k.selectFrom('accounts').select(['attributes', 'enabled', 'locked']).where('application_id', '=', app.id).where('native_identity', '=', nativeIdentity).executeTakeFirst();
+  if (request.op !== 'Create' && row === undefined) {
+    await syncAccount(env, request.op, nativeIdentity);
+    return;
+  }
+  const attributes: Record<string, unknown> = { ...(row?.attributes ?? {}) };
+  const entitlementAttrs = connector.capabilities.entitlementAttributes;
+  for (const a of request.attributeRequests) {
+    if (a.name === connector.capabilities.passwordAttribute) continue;
+    const multi = a.name in entitlementAttrs || Array.isArray(attributes[a.name]) || Array.isArray(a.value);
+    const values = asList(a.value).map(plain);
+    if (!multi) {
+      if (a.op === 'Remove') delete attributes[a.name];
+      else attributes[a.name] = values[0] ?? null;
+      continue;
+    }
+    const current = a.op === 'Set' ? [] : asList(attributes[a.name]).map(plain);
+    const next = a.op === 'Remove' ? current.filter((x) => !values.some((v) => v === x)) : [...current, ...values.filter((v) => !current.some((x) => x === v))];
+    attributes[a.name] = a.name in entitlementAttrs ? next.map(String).sort() : next;
+  }
+  const entitlements = Object.entries(entitlementAttrs).flatMap(([attr, kind]) => asList(attributes[attr]).map((v) => ({ kind, nativeValue: String(v) })));
+  const enabled = request.op === 'Disable' ? false : request.op === 'Enable' || request.op === 'Create' ? true : (row?.enabled ?? true);
+  const locked = request.op === 'Unlock' || request.op === 'Create' ? false : (row?.locked ?? false);
+  const own = Object.fromEntries(Object.entries(attributes).filter(([k]) => !(k in entitlementAttrs))) as AccountItem['attributes'];
+  await recordAccount(deps.db, app.id, ctx.flow.identityId, { nativeIdentity, attributes: own, enabled, locked, entitlements }, connector.capabilities);
 }
 
 /** The account a Create would make, if the target has it already. */

@@ -14,7 +14,8 @@ export const MAX_SLEEP_SECONDS = 366 * 24 * 3600;
 
 export const noneRunner: ScriptRunner = {
   handles: (t) => t.family === 'fixed' && t.type === 'none',
-  validate: (_t, metadata, field) => checkFields(metadata ?? {}, field, {}),
+  // A `note` says why there is nothing to do (a derived chain names the capability the connector lacks).
+  validate: (_t, metadata, field) => checkFields(metadata ?? {}, field, { note: { kind: 'string' } }),
   run: () => Promise.resolve({ status: 'skipped' }),
 };
 
