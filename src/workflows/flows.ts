@@ -436,7 +436,8 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
     };
     let outcome: ScriptOutcome;
     try {
-      const vars = await variables(flowRun, outputs);
+      // The variables cost a handful of reads: only made when the metadata has a placeholder.
+      const vars = JSON.stringify(script.metadata).includes('{{') ? await variables(flowRun, outputs) : { outputs };
       outcome = await found.runner.run(
         {
           script: { id: script.id, flowId: flow.id, position: script.position, type: script.type, parsed: found.parsed.value, metadata: render(script.metadata, vars), attempt: script.attempts, resumed },

@@ -57,7 +57,7 @@ export type ScriptOutcome =
 export interface RunnerContext {
   script: ScriptRun;
   flow: FlowRun;
-  /** The placeholder variables (identity, application, entitlement, request, outputs…). */
+  /** The placeholder variables (identity, application, entitlement, request, outputs…); only `outputs` when the metadata has no placeholder. */
   vars: Record<string, unknown>;
   /** Outputs of the flow's earlier scripts, by position. */
   outputs: Record<number, Record<string, unknown>>;
