@@ -128,7 +128,7 @@ describe.each(testDbKinds())('request to provisioning, end to end on %s', (kind)
       const items = (await t.call(t.admin, 'GET', `/v1.0/flows?requestId=${requestId}`)).json().items as { id: string; status: string }[];
       const f = items[0];
       if (!f || !['succeeded', 'failed', 'cancelled'].includes(f.status)) return undefined;
-      return (await t.call(t.admin, 'GET', `/v1.0/flows/${f.id}`)).json() as { status: string; scripts: { type: string; status: string; attempts: number; lastError: { kind: string; retryAfterMs?: number } | null }[] };
+      return (await t.call(t.admin, 'GET', `/v1.0/flows/${f.id}`)).json<{ status: string; scripts: { type: string; status: string; attempts: number; lastError: { kind: string; retryAfterMs?: number } | null }[] }>();
     });
 
   it('approved: the user exists in the SCIM server, in the group, and Slack and email were sent', async () => {

@@ -1,30 +1,12 @@
 // Email scripts against a real SMTP server on loopback, and the decision links followed over
 // HTTP: the page (GET never decides), the form (POST decides once), used and expired links.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectorError } from '../../src/connectors/index.ts';
 import { sendApprovalRequestEmail, emailApprovalRunner, emailNotificationRunner } from '../../src/workflows/runners/email.ts';
-import { parseScriptType } from '../../src/workflows/script-types.ts';
 import { testDbKinds } from '../support/db.ts';
 import { freePort } from '../support/free-port.ts';
 import { startSmtpServer, type SmtpTestServer } from '../support/smtp-server.ts';
-import { createRunnerFixture, recordingSink, startCallbackServer, type RunnerFixture } from './runner-fixtures.ts';
+import { APP, rejection, type, createRunnerFixture, recordingSink, startCallbackServer, type RunnerFixture } from './runner-fixtures.ts';
 
-const APP = { id: 'a', connectorKind: 'gitlab', capabilities: [] };
-const type = (t: string) => {
-  const p = parseScriptType(t);
-  if (!p.ok) throw new Error('bad type');
-  return p.value;
-};
-
-async function rejection(p: Promise<unknown>): Promise<ConnectorError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ConnectorError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConnectorError');
-}
 
 const linkIn = (text: string, which: 'approve' | 'deny'): string => {
   const m = new RegExp(`(http://\\S+/v1\\.0/decisions/[A-Za-z0-9_-]{43}\\?decision=${which})`).exec(text);

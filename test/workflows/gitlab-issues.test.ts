@@ -1,32 +1,14 @@
 // GitLab issue scripts against a loopback server following the REST API v4 Issues and Notes
 // contract, with the instance and token taken from a Steward application of kind gitlab.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectorError } from '../../src/connectors/index.ts';
 import { SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import { gitlabIssueRunner, scriptMarker } from '../../src/workflows/runners/gitlab-issues.ts';
 import type { RunnerContext } from '../../src/workflows/runners/types.ts';
-import { parseScriptType } from '../../src/workflows/script-types.ts';
 import { uniqueName } from '../support/app.ts';
 import { testDbKinds } from '../support/db.ts';
 import { startGitlabServer, type GitlabServer } from '../support/gitlab-server.ts';
-import { createRunnerFixture, type RunnerFixture } from './runner-fixtures.ts';
+import { APP, rejection, type, createRunnerFixture, type RunnerFixture } from './runner-fixtures.ts';
 
-const APP = { id: 'a', connectorKind: 'gitlab', capabilities: [] };
-const type = (t: string) => {
-  const p = parseScriptType(t);
-  if (!p.ok) throw new Error('bad type');
-  return p.value;
-};
-
-async function rejection(p: Promise<unknown>): Promise<ConnectorError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ConnectorError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConnectorError');
-}
 
 describe('GitLab issue script validation', () => {
   it('names each missing or wrong field', () => {

@@ -1,3 +1,4 @@
+import { ConnectorError } from '../../src/connectors/index.ts';
 // Script runners under test: a fresh database with one application, flows and scripts made
 // for each test, the RunnerDeps a worker would pass, and the callback routes on loopback.
 import { randomBytes } from 'node:crypto';
@@ -112,4 +113,25 @@ export async function startCallbackServer(deps: Parameters<typeof registerDecisi
   await registerDecisionRoutes(app, deps);
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
+}
+
+/** A chain's application as runners' `validate` sees it. */
+export const APP = { id: 'a', connectorKind: 'gitlab', capabilities: [] };
+
+/** A script type, parsed; throws on a bad one. */
+export const type = (t: string) => {
+  const p = parseScriptType(t);
+  if (!p.ok) throw new Error('bad type');
+  return p.value;
+};
+
+/** The ConnectorError a promise rejects with; fails the test on anything else. */
+export async function rejection(p: Promise<unknown>): Promise<ConnectorError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ConnectorError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConnectorError');
 }

@@ -1,31 +1,13 @@
 // Slack scripts against a loopback server that follows the Web API contract, and the
 // interaction callback route against signed block_actions callbacks as Slack sends them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectorError } from '../../src/connectors/index.ts';
 import { StewardError } from '../../src/domain/errors.ts';
 import { hashDecisionToken } from '../../src/workflows/decision-tokens.ts';
 import { slackApprovalRunner, slackNotificationRunner } from '../../src/workflows/runners/slack.ts';
-import { parseScriptType } from '../../src/workflows/script-types.ts';
 import { testDbKinds } from '../support/db.ts';
 import { startSlackServer, type SlackServer } from '../support/slack-server.ts';
-import { createRunnerFixture, recordingSink, startCallbackServer, type RunnerFixture } from './runner-fixtures.ts';
+import { APP, rejection, type, createRunnerFixture, recordingSink, startCallbackServer, type RunnerFixture } from './runner-fixtures.ts';
 
-const APP = { id: 'a', connectorKind: 'gitlab', capabilities: [] };
-const type = (t: string) => {
-  const p = parseScriptType(t);
-  if (!p.ok) throw new Error('bad type');
-  return p.value;
-};
-
-async function rejection(p: Promise<unknown>): Promise<ConnectorError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ConnectorError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConnectorError');
-}
 
 async function eventually<T>(get: () => T | undefined, ms = 5_000): Promise<T> {
   const end = Date.now() + ms;
