@@ -15,9 +15,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { BUILT_IN_KINDS, createConnectorLimiter, createRegistry, maxConcurrencyOf, scimKind, type Connector } from '../src/connectors/index.ts';
+import { BUILT_IN_KINDS, createConnectorLimiter, createRegistry, scimKind } from '../src/connectors/index.ts';
 import { SYSTEM_ACTOR } from '../src/domain/actor.ts';
 import { createApplicationService } from '../src/services/applications.ts';
+import { createConnectorAccess } from '../src/services/connector-access.ts';
 import { createSecretBox } from '../src/store/crypto.ts';
 import type { Db } from '../src/store/db.ts';
 import { API_RUNNER } from '../src/workflows/runners/index.ts';
@@ -63,6 +64,8 @@ async function bench(label: string, db: Db, s: Started): Promise<void> {
     const r = await db.k.insertInto('identities').values({ user_name: `r${tag}${i}`, data: '{}' }).returning('id').executeTakeFirstOrThrow();
     ids.push(r.id);
   }
+  // The connector access the services use: one connector per application, kept open.
+  const access = createConnectorAccess({ db, secrets: box, connectors, limiter });
   const deps: RunnerDeps = {
     db,
     connectors,
@@ -70,16 +73,7 @@ async function bench(label: string, db: Db, s: Started): Promise<void> {
     publicUrl: 'http://127.0.0.1:1',
     linkKey: randomBytes(32),
     fetch,
-    async withConnector<T>(applicationId: string, fn: (c: Connector, a: { id: string; name: string; connectorKind: string }) => Promise<T>): Promise<T> {
-      const row = await db.k.selectFrom('applications').selectAll().where('id', '=', applicationId).executeTakeFirstOrThrow();
-      const secrets = Object.fromEntries(Object.entries(row.secrets).map(([k, v]) => [k, box.open(v)]));
-      const c = connectors.get(row.connector_kind)!.create({ settings: row.settings, secrets });
-      try {
-        return await limiter.run(row.id, () => fn(c, { id: row.id, name: row.name, connectorKind: row.connector_kind }), maxConcurrencyOf(row.settings));
-      } finally {
-        await c.close();
-      }
-    },
+    withConnector: access.withConnector,
   };
   const script = async (type: string, identityId: string, entitlementId: string | null): Promise<void> => {
     const parsed = parseScriptType(type);

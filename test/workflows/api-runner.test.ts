@@ -12,12 +12,11 @@ import {
   createConnectorLimiter,
   createRegistry,
   isConnectorError,
-  maxConcurrencyOf,
-  type Connector,
 } from '../../src/connectors/index.ts';
 import { SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import type { AccountSchema } from '../../src/domain/schema.ts';
 import { createApplicationService } from '../../src/services/applications.ts';
+import { createConnectorAccess, type ConnectorAccess } from '../../src/services/connector-access.ts';
 import { createSecretBox, type SecretBox } from '../../src/store/crypto.ts';
 import type { Db } from '../../src/store/db.ts';
 import { API_RUNNER } from '../../src/workflows/runners/index.ts';
@@ -31,28 +30,19 @@ import { GROUPS, PEOPLE, slapdUnavailableReason, startSlapd, type Slapd } from '
 let seq = 0;
 const unique = (p: string): string => `${p}${Date.now().toString(36)}${(seq++).toString(36)}`;
 
-/** RunnerDeps over the store: each application's connector from its stored settings and opened secrets. */
+/** Connectors opened by the tests' RunnerDeps, closed when the file ends. */
+const opened: ConnectorAccess[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((a) => a.close()));
+});
+
+/** RunnerDeps over the store, as the services build them: each application's connector from its stored settings and opened secrets. */
 function runnerDeps(db: Db, box: SecretBox): RunnerDeps {
   const connectors = createRegistry(BUILT_IN_KINDS);
   const limiter = createConnectorLimiter();
-  return {
-    db,
-    connectors,
-    limiter,
-    publicUrl: 'http://127.0.0.1:1',
-    linkKey: randomBytes(32),
-    fetch,
-    async withConnector<T>(applicationId: string, fn: (c: Connector, a: { id: string; name: string; connectorKind: string }) => Promise<T>): Promise<T> {
-      const row = await db.k.selectFrom('applications').selectAll().where('id', '=', applicationId).executeTakeFirstOrThrow();
-      const secrets = Object.fromEntries(Object.entries(row.secrets).map(([k, v]) => [k, box.open(v)]));
-      const connector = connectors.get(row.connector_kind)!.create({ settings: row.settings, secrets });
-      try {
-        return await limiter.run(row.id, () => fn(connector, { id: row.id, name: row.name, connectorKind: row.connector_kind }), maxConcurrencyOf(row.settings));
-      } finally {
-        await connector.close();
-      }
-    },
-  };
+  const access = createConnectorAccess({ db, secrets: box, connectors, limiter });
+  opened.push(access);
+  return { db, connectors, limiter, publicUrl: 'http://127.0.0.1:1', linkKey: randomBytes(32), fetch, withConnector: access.withConnector };
 }
 
 interface World {
