@@ -18,7 +18,7 @@ const PlanBody = {
 const isXml = (req: FastifyRequest): boolean => /^(application|text)\/xml\b/i.test(req.headers['content-type'] ?? '');
 
 /** The body as a plan source: the XML parser hands over the raw text; JSON arrives parsed. */
-const sourceOf = (req: FastifyRequest): PlanSource => (isXml(req) ? { xml: typeof req.body === 'string' ? req.body : '' } : { json: req.body ?? null });
+export const sourceOf = (req: FastifyRequest): PlanSource => (isXml(req) ? { xml: typeof req.body === 'string' ? req.body : '' } : { json: req.body ?? null });
 
 /** Provisioning plans: validate and preview against the store; an identity's compiled plan. */
 export function planRoutes({ services }: RouteDeps): RouteSpec[] {

@@ -1,8 +1,8 @@
 import { Type, type Static } from 'typebox';
-import type { FastifyRequest } from 'fastify';
 import { StewardError } from '../../domain/errors.ts';
 import { grants } from '../../domain/privileges.ts';
-import { invalidPlan, type PlanSource } from '../../services/index.ts';
+import { invalidPlan } from '../../services/index.ts';
+import { sourceOf } from './plans.ts';
 import { CHAIN_PURPOSES, FLOW_STATUSES, type ChainPurpose, type FlowStatus } from '../../workflows/index.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { actorOf, type RouteSpec } from '../route.ts';
@@ -151,8 +151,6 @@ const key2 = (cursor: string | undefined): [string, string] | undefined => {
 };
 const next = (n: [string, string] | null) => (n ? encodeCursor(n) : null);
 
-const isXml = (req: FastifyRequest): boolean => /^(application|text)\/xml\b/i.test(req.headers['content-type'] ?? '');
-const sourceOf = (req: FastifyRequest): PlanSource => (isXml(req) ? { xml: typeof req.body === 'string' ? req.body : '' } : { json: req.body ?? null });
 
 /** Access requests, approvals, ApprovalChains, ActionChains, ActionFlows, and carrying out a plan. */
 export function workflowRoutes({ services }: RouteDeps): RouteSpec[] {
