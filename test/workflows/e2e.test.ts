@@ -162,6 +162,30 @@ describe.each(testDbKinds())('request to provisioning, end to end on %s', (kind)
     expect((await t.call(t.admin, 'GET', `/v1.0/flows?requestId=${req.id as string}`)).json().items).toHaveLength(0);
   }, 60_000);
 
+  it('a plan carried out by POST /v1.0/plans/execute runs one ActionFlow per AccountRequest; an invalid plan makes none', async () => {
+    const who = await hire(`planned-${kind}`);
+    const bad = await t.call(t.admin, 'POST', '/v1.0/plans/execute', { identity: `planned-${kind}`, accountRequests: [{ application: `scim-e2e-${kind}`, op: 'Create', attributeRequests: [{ name: 'shoeSize', op: 'Set', value: '42' }] }] });
+    expect(bad.statusCode).toBe(422);
+    expect((await t.call(t.admin, 'GET', `/v1.0/flows?identityId=${who.id}`)).json().items).toHaveLength(0);
+    const res = await t.call(t.admin, 'POST', '/v1.0/plans/execute', {
+      identity: `planned-${kind}`,
+      accountRequests: [
+        { application: `scim-e2e-${kind}`, op: 'Create', attributeRequests: [{ name: 'userName', op: 'Set', value: `planned-${kind}` }, { name: 'name.familyName', op: 'Set', value: 'Planned' }] },
+        { application: 'Steward', nativeIdentity: `planned-${kind}`, op: 'Modify', attributeRequests: [{ name: 'assignedRoles', op: 'Add', value: 'Auditor' }] },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const out = res.json<{ flowIds: string[]; skipped: { index: number }[] }>();
+    expect(out.flowIds).toHaveLength(1);
+    expect(out.skipped.map((x) => x.index)).toEqual([1]);
+    const flow = await until('the plan flow to end', async () => {
+      const f = (await t.call(t.admin, 'GET', `/v1.0/flows/${out.flowIds[0]!}`)).json<{ status: string; purpose: string; scripts: { type: string; status: string }[] }>();
+      return ['succeeded', 'failed'].includes(f.status) ? f : undefined;
+    });
+    expect(flow).toMatchObject({ status: 'succeeded', purpose: 'plan', scripts: [{ type: 'scim_api_create_user', status: 'succeeded' }] });
+    expect(scim.user(`planned-${kind}`)?.name?.familyName).toBe('Planned');
+  }, 120_000);
+
   it('a target answering 503 and then 429 with Retry-After is retried until it recovers', async () => {
     const who = await hire(`flaky-${kind}`);
     const req = (await t.call(await t.tokenFor(who.id, 'manage-requests'), 'POST', '/v1.0/requests', { beneficiaryId: who.id, applicationId, entitlementId: groupEntitlement, justification: 'x' })).json();
