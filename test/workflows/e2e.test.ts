@@ -183,7 +183,7 @@ describe.each(testDbKinds())('request to provisioning, end to end on %s', (kind)
       return ['succeeded', 'failed'].includes(f.status) ? f : undefined;
     });
     expect(flow).toMatchObject({ status: 'succeeded', purpose: 'plan', scripts: [{ type: 'scim_api_create_user', status: 'succeeded' }] });
-    expect(scim.user(`planned-${kind}`)?.name?.familyName).toBe('Planned');
+    expect((scim.user(`planned-${kind}`)?.name as { familyName?: string } | undefined)?.familyName).toBe('Planned');
   }, 120_000);
 
   it('a target answering 503 and then 429 with Retry-After is retried until it recovers', async () => {
