@@ -28,8 +28,8 @@ import {
   type RestConnector,
 } from '../../connectors/index.ts';
 import type { Problem } from '../../domain/result.ts';
-import type { EntitlementKind } from '../../domain/schema.ts';
-import { parsePlanJson, type AccountOp, type AccountRequest, type AttributeOp, type AttributeRequest, type PlanValue } from '../../plan/index.ts';
+import type { AccountSchema, EntitlementKind } from '../../domain/schema.ts';
+import { applyAccountRequest, parsePlanJson, type AccountOp, type AccountRequest, type AccountState, type AttributeOp, type AttributeRequest, type PlanValue } from '../../plan/index.ts';
 import { accountCreateRequest } from '../../services/index.ts';
 import { getApplicationRow } from '../../store/applications.ts';
 import { identitiesByIds } from '../../store/plans.ts';
@@ -247,37 +247,25 @@ async function applyRequest(env: Env, request: AccountRequest): Promise<ScriptOu
   return { status: result.status === 'unchanged' ? 'skipped' : 'succeeded', output: { nativeIdentity, result: result.status } };
 }
 
-const asList = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
-const plain = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : v);
-
-/** Writes Steward's account row as the request left it: the stored row with each request applied. */
+/**
+ * Writes Steward's account row as the request left it: the plan semantics (`applyAccountRequest`)
+ * over the stored row. Where they refuse (an attribute the stored schema does not know), the
+ * target is read back instead.
+ */
 async function recordApplied(env: Env, request: AccountRequest, nativeIdentity: string): Promise<void> {
   const { deps, app, connector, ctx } = env;
   const row = request.op === 'Create' ? undefined : await deps.db.k.selectFrom('accounts').select(['attributes', 'enabled', 'locked']).where('application_id', '=', app.id).where('native_identity', '=', nativeIdentity).executeTakeFirst();
-  if (request.op !== 'Create' && row === undefined) {
+  const before: AccountState | undefined = row ? { exists: true, enabled: row.enabled, locked: row.locked, attributes: row.attributes as AccountState['attributes'], permissions: {} } : undefined;
+  const after = request.op === 'Create' || before ? applyAccountRequest(before, request, app.account_schema as AccountSchema) : undefined;
+  if (!after?.ok) {
     await syncAccount(env, request.op, nativeIdentity);
     return;
   }
-  const attributes: Record<string, unknown> = { ...(row?.attributes ?? {}) };
   const entitlementAttrs = connector.capabilities.entitlementAttributes;
-  for (const a of request.attributeRequests) {
-    if (a.name === connector.capabilities.passwordAttribute) continue;
-    const multi = a.name in entitlementAttrs || Array.isArray(attributes[a.name]) || Array.isArray(a.value);
-    const values = asList(a.value).map(plain);
-    if (!multi) {
-      if (a.op === 'Remove') delete attributes[a.name];
-      else attributes[a.name] = values[0] ?? null;
-      continue;
-    }
-    const current = a.op === 'Set' ? [] : asList(attributes[a.name]).map(plain);
-    const next = a.op === 'Remove' ? current.filter((x) => !values.some((v) => v === x)) : [...current, ...values.filter((v) => !current.some((x) => x === v))];
-    attributes[a.name] = a.name in entitlementAttrs ? next.map(String).sort() : next;
-  }
-  const entitlements = Object.entries(entitlementAttrs).flatMap(([attr, kind]) => asList(attributes[attr]).map((v) => ({ kind, nativeValue: String(v) })));
-  const enabled = request.op === 'Disable' ? false : request.op === 'Enable' || request.op === 'Create' ? true : (row?.enabled ?? true);
-  const locked = request.op === 'Unlock' || request.op === 'Create' ? false : (row?.locked ?? false);
-  const own = Object.fromEntries(Object.entries(attributes).filter(([k]) => !(k in entitlementAttrs))) as AccountItem['attributes'];
-  await recordAccount(deps.db, app.id, ctx.flow.identityId, { nativeIdentity, attributes: own, enabled, locked, entitlements }, connector.capabilities);
+  const listOf = (v: PlanValue | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]).map((x) => (x instanceof Date ? x.toISOString() : String(x)));
+  const entitlements = Object.entries(entitlementAttrs).flatMap(([attr, kind]) => listOf(after.value.attributes[attr]).map((nativeValue) => ({ kind, nativeValue })));
+  const own = Object.fromEntries(Object.entries(after.value.attributes).filter(([k]) => !(k in entitlementAttrs) && k !== connector.capabilities.passwordAttribute));
+  await recordAccount(deps.db, app.id, ctx.flow.identityId, { nativeIdentity, attributes: own, enabled: after.value.enabled, locked: after.value.locked, entitlements }, connector.capabilities);
 }
 
 /** The account a Create would make, if the target has it already. */
