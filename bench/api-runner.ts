@@ -71,7 +71,6 @@ async function bench(label: string, db: Db, s: Started): Promise<void> {
     connectors,
     limiter,
     publicUrl: 'http://127.0.0.1:1',
-    linkKey: randomBytes(32),
     fetch,
     withConnector: access.withConnector,
   };

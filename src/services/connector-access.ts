@@ -14,8 +14,6 @@ export interface ConnectorAccess {
   withConnector: <T>(applicationId: string, fn: (connector: Connector, application: { id: string; name: string; connectorKind: string }) => Promise<T>) => Promise<T>;
   /** Closes the connectors kept open. */
   close: () => Promise<void>;
-  /** The application's own limit on concurrent connector calls. */
-  maxConcurrency: (applicationId: string) => Promise<number>;
 }
 
 /** Connectors kept open per application, while its definition (version) is unchanged. */
@@ -64,10 +62,6 @@ export function createConnectorAccess(deps: { db: Db; secrets: SecretBox; connec
       const all = [...open.values()];
       open.clear();
       await Promise.all(all.map((h) => h.connector.close().catch(() => undefined)));
-    },
-    async maxConcurrency(applicationId) {
-      const row = await getApplicationRow(deps.db.k, applicationId);
-      return row ? maxConcurrencyOf(row.settings) : 1;
     },
   };
 }

@@ -67,8 +67,6 @@ export interface WorkflowOptions {
   defaultChain?: DefaultChain;
   /** Base URL of Steward as people reach it (links in emails, Slack callbacks). */
   publicUrl?: string;
-  /** Key that signs decision links; derived from the master key by default. */
-  linkKey?: Buffer;
   mail?: MailSettings;
   slack?: SlackSettings;
   retry?: Partial<RetryPolicy>;
@@ -108,7 +106,6 @@ export function createServices(deps: ServiceDeps): Services {
       connectors,
       limiter,
       publicUrl: w.publicUrl ?? 'http://127.0.0.1:8080',
-      linkKey: w.linkKey ?? deps.secrets.derive('decision-links'),
       applicationConfig: createApplicationConfigLoader({ db: deps.db, secrets: deps.secrets }),
       ...(w.mail ? { mail: w.mail } : {}),
       ...(w.slack ? { slack: w.slack } : {}),

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 /**
  * Seals secrets (connector passwords, tokens, client secrets) with AES-256-GCM before
@@ -7,8 +7,6 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 export interface SecretBox {
   seal(plain: string): string;
   open(sealed: string): string;
-  /** A 32-byte key for one purpose (signing decision links…), derived from the master key with HKDF. */
-  derive(purpose: string): Buffer;
 }
 
 /** Reads a 32-byte key given as 64 hex digits or base64; throws a clear error otherwise. */
@@ -35,9 +33,6 @@ export function createSecretBox(key: Buffer): SecretBox {
       const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
       decipher.setAuthTag(raw.subarray(12, 28));
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-    },
-    derive(purpose) {
-      return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `steward:${purpose}`, 32));
     },
   };
 }

@@ -42,7 +42,7 @@ function runnerDeps(db: Db, box: SecretBox): RunnerDeps {
   const limiter = createConnectorLimiter();
   const access = createConnectorAccess({ db, secrets: box, connectors, limiter });
   opened.push(access);
-  return { db, connectors, limiter, publicUrl: 'http://127.0.0.1:1', linkKey: randomBytes(32), fetch, withConnector: access.withConnector };
+  return { db, connectors, limiter, publicUrl: 'http://127.0.0.1:1', fetch, withConnector: access.withConnector };
 }
 
 interface World {

@@ -68,7 +68,6 @@ export async function createRunnerFixture(kind: DbKind, extra: Partial<RunnerDep
     connectors: createRegistry(BUILT_IN_KINDS),
     limiter: createConnectorLimiter(),
     publicUrl: 'http://127.0.0.1:1',
-    linkKey: randomBytes(32),
     fetch: globalThis.fetch,
     applicationConfig: createApplicationConfigLoader({ db, secrets: box }),
     ...extra,

@@ -89,8 +89,6 @@ export interface RunnerDeps {
   limiter: ConnectorLimiter;
   /** Where people reach Steward (links in emails, Slack buttons' callbacks). */
   publicUrl: string;
-  /** HMAC key for decision links; never logged. */
-  linkKey: Buffer;
   slack?: SlackSettings;
   mail?: MailSettings;
   fetch: typeof fetch;
