@@ -9,9 +9,11 @@ import { StewardError } from '../domain/errors.ts';
 import { getApplicationRow } from '../store/applications.ts';
 import type { SecretBox } from '../store/crypto.ts';
 import type { Db } from '../store/db.ts';
+import type { ApplicationRow } from '../store/tables.ts';
 
 export interface ConnectorAccess {
-  withConnector: <T>(applicationId: string, fn: (connector: Connector, application: { id: string; name: string; connectorKind: string }) => Promise<T>) => Promise<T>;
+  /** `application.row` is the application as read for this call, so `fn` need not read it again. */
+  withConnector: <T>(applicationId: string, fn: (connector: Connector, application: { id: string; name: string; connectorKind: string; row: ApplicationRow }) => Promise<T>) => Promise<T>;
   /** Closes the connectors kept open. */
   close: () => Promise<void>;
 }
@@ -44,7 +46,7 @@ export function createConnectorAccess(deps: { db: Db; secrets: SecretBox; connec
       }
       const { connector, scrub } = held;
       try {
-        return await deps.limiter.run(row.id, () => fn(connector, { id: row.id, name: row.name, connectorKind: row.connector_kind }), maxConcurrencyOf(row.settings));
+        return await deps.limiter.run(row.id, () => fn(connector, { id: row.id, name: row.name, connectorKind: row.connector_kind, row }), maxConcurrencyOf(row.settings));
       } catch (e) {
         if (isConnectorError(e)) {
           throw new ConnectorError(e.kind, e.code, scrub(e.message), {

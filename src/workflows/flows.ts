@@ -14,10 +14,10 @@ import { sql } from 'kysely';
 import { isConnectorError, maxConcurrencyOf } from '../connectors/index.ts';
 import { actorLabel, type Actor } from '../domain/actor.ts';
 import { StewardError } from '../domain/errors.ts';
-import type { JobQueue } from '../jobs/index.ts';
+import type { JobQueue, QueueSettings } from '../jobs/index.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db, Executor } from '../store/db.ts';
-import type { ActionFlowScriptsTable } from '../store/tables.ts';
+import type { ActionFlowScriptsTable, ActionFlowsTable } from '../store/tables.ts';
 import type { Selectable } from 'kysely';
 import { parseScriptType } from './script-types.ts';
 import { ownFlowsFollow } from './approvals.ts';
@@ -25,6 +25,14 @@ import { render } from './template.ts';
 import type { FlowRun, RunnerDeps, ScriptOutcome, ScriptRunner } from './runners/types.ts';
 
 export const FLOW_QUEUE = 'flow.script';
+
+/** A script attempt not finished after this long is taken to have died with its worker (`STEWARD_SCRIPT_TIMEOUT_SECONDS`). */
+export const DEFAULT_SCRIPT_TIMEOUT_SECONDS = 300;
+
+/** The flow queue's settings, wherever it is declared: a job is handed out again once the script timeout has passed. */
+export function flowQueueSettings(scriptTimeoutSeconds: number = DEFAULT_SCRIPT_TIMEOUT_SECONDS): QueueSettings {
+  return { expireInSeconds: scriptTimeoutSeconds };
+}
 
 export const FLOW_STATUSES = ['pending', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
 export type FlowStatus = (typeof FLOW_STATUSES)[number];
@@ -131,6 +139,17 @@ export interface FlowEngine {
 }
 
 type ScriptRow = Selectable<ActionFlowScriptsTable>;
+type Outputs = Record<number, Record<string, unknown>>;
+
+/** A script attempt claimed by this worker, with its flow. */
+interface Claimed {
+  script: ScriptRow;
+  flow: Selectable<ActionFlowsTable>;
+  resumed: boolean;
+}
+
+/** The most scripts of one flow a job runs one after another before it hands the rest to the queue. */
+const MAX_CHAIN = 50;
 
 const toScript = (r: ScriptRow): FlowScript => ({
   id: r.id,
@@ -218,6 +237,9 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...deps.retry };
   const now = deps.now ?? (() => new Date());
   const limits = new Map<string, number>();
+  /** How long a claimed attempt is taken to be alive: the script timeout, as the worker was started with. */
+  let leaseMs = DEFAULT_SCRIPT_TIMEOUT_SECONDS * 1000;
+  const leaseEnd = (at: Date) => new Date(at.getTime() + leaseMs);
 
   /** The application's own limit on concurrent connector calls, read through the caller's transaction (PGlite has one session). */
   async function groupOf(ex: Executor, applicationId: string): Promise<{ id: string; limit: number }> {
@@ -297,9 +319,13 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
     };
   }
 
-  /** Records an outcome and moves the flow on, in one transaction. */
-  async function settle(script: ScriptRow, flow: FlowRowish, outcome: ScriptOutcome): Promise<void> {
-    await db.tx(async (tx) => {
+  /**
+   * Records an outcome and moves the flow on, in one transaction. With `chain`, a success
+   * also claims the flow's next script in the same statement and answers it, for the caller
+   * to run at once (no job, no wait for a worker); otherwise the next script is enqueued.
+   */
+  async function settle(script: ScriptRow, flow: Claimed['flow'], outcome: ScriptOutcome, chain: boolean): Promise<Claimed | undefined> {
+    const next = await db.tx(async (tx): Promise<Claimed | undefined> => {
       const at = now();
       if (outcome.status === 'later') {
         await tx
@@ -309,25 +335,49 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
           .execute();
         await enqueue(tx, script.id, flow.application_id, outcome.at);
         deps.queue?.wake(FLOW_QUEUE, outcome.at);
-        return;
+        return undefined;
       }
       if (outcome.status === 'waiting') {
         await tx
           .updateTable('action_flow_scripts')
-          .set({ status: 'waiting', output: outcome.output ? JSON.stringify(outcome.output) : null })
+          .set({ status: 'waiting', next_attempt_at: null, output: outcome.output ? JSON.stringify(outcome.output) : null })
           .where('id', '=', script.id)
           .execute();
         await tx.updateTable('action_flows').set({ status: 'waiting', updated_at: at }).where('id', '=', flow.id).execute();
-        return;
+        return undefined;
       }
-      await tx
-        .updateTable('action_flow_scripts')
-        .set({ status: outcome.status, finished_at: at, next_attempt_at: null, output: outcome.output ? JSON.stringify(outcome.output) : null })
-        .where('id', '=', script.id)
-        .execute();
+      const output = outcome.output ? JSON.stringify(outcome.output) : null;
+      if (chain) {
+        // One statement: this script's outcome, the flow still live, and the next script
+        // claimed if it is due now. Anything else (the last script, a cancelled flow) falls
+        // through to `advance`, in the same transaction.
+        const claimed = await sql<ScriptRow>`
+          with done as (
+            update action_flow_scripts set status = ${outcome.status}, finished_at = ${at}, next_attempt_at = null, output = ${output}
+            where id = ${script.id} returning flow_id, position
+          ), live as (
+            update action_flows set status = 'running', updated_at = ${at}
+            where id = ${flow.id} and status in ('pending', 'running') returning id
+          ), nxt as (
+            select s.id from action_flow_scripts s, done
+            where s.flow_id = done.flow_id and s.position > done.position and s.status = 'pending'
+            order by s.position limit 1
+          )
+          update action_flow_scripts s
+          set status = 'running', attempts = s.attempts + 1, started_at = coalesce(s.started_at, ${at}), next_attempt_at = ${leaseEnd(at)}
+          from nxt, live
+          where s.id = nxt.id and s.status = 'pending' and (s.next_attempt_at is null or s.next_attempt_at <= ${at})
+          returning s.*`.execute(tx);
+        const row = claimed.rows[0];
+        if (row) return { script: row, flow: { ...flow, status: 'running' }, resumed: false };
+      } else {
+        await tx.updateTable('action_flow_scripts').set({ status: outcome.status, finished_at: at, next_attempt_at: null, output }).where('id', '=', script.id).execute();
+      }
       await advance(tx, flow, script.position, at);
+      return undefined;
     });
-    wake();
+    if (!next) wake();
+    return next;
   }
 
   /** After the script at `position` finished: enqueue the next, or end the flow. */
@@ -341,12 +391,15 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
       .orderBy('position')
       .limit(1)
       .executeTakeFirst();
+    // A flow cancelled meanwhile stays cancelled: nothing is enqueued and nothing is put in effect.
+    const live = ['pending', 'running', 'waiting'];
     if (next) {
-      await tx.updateTable('action_flows').set({ status: 'running', updated_at: at }).where('id', '=', flow.id).execute();
-      await enqueue(tx, next.id, flow.application_id);
+      const moved = await tx.updateTable('action_flows').set({ status: 'running', updated_at: at }).where('id', '=', flow.id).where('status', 'in', live).executeTakeFirst();
+      if (Number(moved.numUpdatedRows) > 0) await enqueue(tx, next.id, flow.application_id);
       return;
     }
-    await tx.updateTable('action_flows').set({ status: 'succeeded', updated_at: at, finished_at: at }).where('id', '=', flow.id).execute();
+    const ended = await tx.updateTable('action_flows').set({ status: 'succeeded', updated_at: at, finished_at: at }).where('id', '=', flow.id).where('status', 'in', live).executeTakeFirst();
+    if (Number(ended.numUpdatedRows) === 0) return;
     // A provisioning flow that finished puts its assignment in effect.
     if (flow.assignment_id && flow.purpose === 'provisioning') {
       await ownFlowsFollow(tx);
@@ -389,41 +442,87 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
     return { runner, parsed };
   }
 
-  async function runScript(scriptId: string): Promise<void> {
-    // Claim the attempt: only a pending script, or a running one whose worker died, is run.
-    const claimed = await db.tx(async (tx) => {
-      const script = await tx.selectFrom('action_flow_scripts').selectAll().where('id', '=', scriptId).forUpdate().executeTakeFirst();
+  /**
+   * Claims an attempt of the script a job names: a pending script that is due, or a running
+   * one whose worker died (its lease, `next_attempt_at`, has passed). The job of a finished
+   * script may have carried later scripts of its flow (run inline, see `runScript`): handed
+   * out again after its worker died, it takes up the one of them still running.
+   */
+  async function claim(scriptId: string): Promise<Claimed | undefined> {
+    const claimed = await db.tx(async (tx): Promise<Claimed | { liveUntil: Date } | undefined> => {
+      let script = await tx.selectFrom('action_flow_scripts').selectAll().where('id', '=', scriptId).forUpdate().executeTakeFirst();
+      if (script && (script.status === 'succeeded' || script.status === 'skipped')) {
+        script = await tx.selectFrom('action_flow_scripts').selectAll().where('flow_id', '=', script.flow_id).where('position', '>', script.position).where('status', '=', 'running').forUpdate().executeTakeFirst();
+      }
       if (!script || (script.status !== 'pending' && script.status !== 'running')) return undefined;
       const flow = await tx.selectFrom('action_flows').selectAll().where('id', '=', script.flow_id).forUpdate().executeTakeFirst();
       if (!flow || !['pending', 'running'].includes(flow.status)) return undefined;
-      // A retry scheduled for later is not run early by a stray job.
-      if (script.status === 'pending' && script.next_attempt_at && script.next_attempt_at.getTime() > now().getTime() + 50) return undefined;
-      const resumed = script.status === 'running';
       const at = now();
+      if (script.next_attempt_at && script.next_attempt_at.getTime() > at.getTime() + 50) {
+        // A retry scheduled for later is not run early by a stray job, and a running attempt
+        // whose lease holds is not run twice: its own job, or one sent now for the moment
+        // its lease ends, looks again then.
+        if (script.status === 'pending') return undefined;
+        await enqueue(tx, script.id, flow.application_id, script.next_attempt_at);
+        return { liveUntil: script.next_attempt_at };
+      }
+      const resumed = script.status === 'running';
       const updated = await tx
         .updateTable('action_flow_scripts')
-        .set({ status: 'running', attempts: sql`attempts + 1`, started_at: script.started_at ?? at, next_attempt_at: null })
-        .where('id', '=', scriptId)
+        .set({ status: 'running', attempts: sql`attempts + 1`, started_at: script.started_at ?? at, next_attempt_at: leaseEnd(at) })
+        .where('id', '=', script.id)
         .returningAll()
         .executeTakeFirstOrThrow();
       if (flow.status !== 'running') await tx.updateTable('action_flows').set({ status: 'running', updated_at: at }).where('id', '=', flow.id).execute();
-      return { script: updated, flow, resumed };
+      return { script: updated, flow: { ...flow, status: 'running' }, resumed };
     });
-    if (!claimed) return;
-    const { script, flow, resumed } = claimed;
+    if (claimed && 'liveUntil' in claimed) {
+      deps.queue?.wake(FLOW_QUEUE, claimed.liveUntil);
+      return undefined;
+    }
+    return claimed;
+  }
+
+  /**
+   * Runs the script a job names, and then, while each succeeds and the next is due at once,
+   * the following scripts of its flow in the same job: each outcome is committed with the
+   * claim of the next, so a crash anywhere resumes where the flow stood. Bounded in number
+   * and to half the lease, so the job never outlives its own expiry while alive.
+   */
+  async function runScript(scriptId: string): Promise<void> {
+    const started = Date.now();
+    let current = await claim(scriptId);
+    let outputs: Outputs | undefined;
+    try {
+      for (let n = 1; current; n++) {
+        const chain = n < MAX_CHAIN && Date.now() - started < leaseMs / 2;
+        const done: { next: Claimed; outputs: Outputs | undefined } | undefined = await attempt(current, outputs, chain);
+        current = done?.next;
+        outputs = done?.outputs;
+      }
+    } catch (e) {
+      // The attempt's worker is alive but could not finish it: its lease ends now, so the
+      // queue's retry of this job takes the script up at once as a rerun.
+      if (current) await db.k.updateTable('action_flow_scripts').set({ next_attempt_at: now() }).where('id', '=', current.script.id).where('status', '=', 'running').execute().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** One attempt of a claimed script; answers the next script of the flow when it was claimed to run at once. */
+  async function attempt({ script, flow, resumed }: Claimed, known: Outputs | undefined, chain: boolean): Promise<{ next: Claimed; outputs: Outputs | undefined } | undefined> {
     const found = runnerFor(script.type);
     if (found instanceof StewardError) {
       await failScript(script, flow, classify(found, script.attempts, now()));
-      return;
+      return undefined;
     }
-    const earlier = await db.k
-      .selectFrom('action_flow_scripts')
-      .select(['position', 'output'])
-      .where('flow_id', '=', flow.id)
-      .where('position', '<', script.position)
-      .execute();
-    const outputs: Record<number, Record<string, unknown>> = {};
-    for (const e of earlier) if (e.output && typeof e.output === 'object') outputs[e.position] = e.output as Record<string, unknown>;
+    let outputs = known;
+    if (!outputs) {
+      outputs = {};
+      if (script.position > 0) {
+        const earlier = await db.k.selectFrom('action_flow_scripts').select(['position', 'output']).where('flow_id', '=', flow.id).where('position', '<', script.position).execute();
+        for (const e of earlier) if (e.output && typeof e.output === 'object') outputs[e.position] = e.output as Record<string, unknown>;
+      }
+    }
     const flowRun: FlowRun = {
       id: flow.id,
       purpose: flow.purpose as FlowPurpose,
@@ -452,9 +551,14 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
       const error = classify(e, script.attempts, now());
       deps.log?.warn({ flowId: flow.id, scriptId: script.id, type: script.type, attempt: script.attempts, error: { kind: error.kind, code: error.code, message: error.message } }, 'action flow script failed');
       await failScript(script, flow, error);
-      return;
+      return undefined;
     }
-    await settle(script, flow, outcome);
+    const next = await settle(script, flow, outcome, chain);
+    if (!next) return undefined;
+    // The outputs the next script sees are the ones stored: as read back from the database.
+    const stored = outcome.output ? (JSON.parse(JSON.stringify(outcome.output)) as unknown) : null;
+    const following = next.script.position === script.position + 1 ? { ...outputs, ...(stored && typeof stored === 'object' ? { [script.position]: stored as Record<string, unknown> } : {}) } : undefined;
+    return { next, outputs: following };
   }
 
   return {
@@ -559,7 +663,9 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
     },
     async work(options = {}) {
       if (!deps.queue) throw new Error('no job queue: flows run only where a queue is configured');
-      await deps.queue.declare(FLOW_QUEUE, { expireInSeconds: options.expireInSeconds ?? 300 });
+      const timeout = options.expireInSeconds ?? DEFAULT_SCRIPT_TIMEOUT_SECONDS;
+      leaseMs = timeout * 1000;
+      await deps.queue.declare(FLOW_QUEUE, flowQueueSettings(timeout));
       await deps.queue.work<{ scriptId: string }>(FLOW_QUEUE, { batchSize: options.batchSize ?? 5, concurrency: options.concurrency ?? 4, pollingIntervalSeconds: 1, groupLimit: 4 }, async (job) => {
         try {
           await runScript(job.data.scriptId);

@@ -1,7 +1,7 @@
 /**
  * Steward's view of an account after an API script changed it: the account row of the
  * application (native identity, attributes, enabled, locked) written from what the target
- * reads back, in one transaction, so Steward matches the target without waiting for the
+ * reads back, in one statement, so Steward matches the target without waiting for the
  * next reconciliation. Entitlement-valued attributes (`groups`) are kept in `attributes`
  * under their attribute name, as the plan compiler reads them.
  */
@@ -39,35 +39,32 @@ export async function accountOfIdentity(db: Executor, applicationId: string, ide
  */
 export async function recordAccount(db: Db, applicationId: string, identityId: string | null, item: AccountItem, capabilities: Capabilities): Promise<void> {
   const attributes = JSON.stringify(storedAttributes(item, capabilities));
-  await db.tx(async (tx) => {
-    await tx
-      .insertInto('accounts')
-      .values({
-        application_id: applicationId,
-        native_identity: item.nativeIdentity,
-        identity_id: identityId,
-        state: identityId === null ? 'Unmatched' : 'Matched',
-        enabled: item.enabled,
-        locked: item.locked,
-        attributes,
-      })
-      .onConflict((oc) =>
-        oc.columns(['application_id', 'native_identity']).doUpdateSet({
-          attributes: (eb) => eb.ref('excluded.attributes'),
-          enabled: (eb) => eb.ref('excluded.enabled'),
-          locked: (eb) => eb.ref('excluded.locked'),
-          identity_id: sql<string | null>`coalesce(excluded.identity_id, accounts.identity_id)`,
-          state: sql<string>`case when coalesce(excluded.identity_id, accounts.identity_id) is null then accounts.state else 'Matched' end`,
-          updated_at: sql<Date>`now()`,
-        }),
-      )
-      .execute();
-  });
+  // One statement: atomic on its own, so no transaction (and its two extra round trips) around it.
+  await db.k
+    .insertInto('accounts')
+    .values({
+      application_id: applicationId,
+      native_identity: item.nativeIdentity,
+      identity_id: identityId,
+      state: identityId === null ? 'Unmatched' : 'Matched',
+      enabled: item.enabled,
+      locked: item.locked,
+      attributes,
+    })
+    .onConflict((oc) =>
+      oc.columns(['application_id', 'native_identity']).doUpdateSet({
+        attributes: (eb) => eb.ref('excluded.attributes'),
+        enabled: (eb) => eb.ref('excluded.enabled'),
+        locked: (eb) => eb.ref('excluded.locked'),
+        identity_id: sql<string | null>`coalesce(excluded.identity_id, accounts.identity_id)`,
+        state: sql<string>`case when coalesce(excluded.identity_id, accounts.identity_id) is null then accounts.state else 'Matched' end`,
+        updated_at: sql<Date>`now()`,
+      }),
+    )
+    .execute();
 }
 
 /** Removes the account row of an account the target no longer has. */
 export async function forgetAccount(db: Db, applicationId: string, nativeIdentity: string): Promise<void> {
-  await db.tx(async (tx) => {
-    await tx.deleteFrom('accounts').where('application_id', '=', applicationId).where('native_identity', '=', nativeIdentity).execute();
-  });
+  await db.k.deleteFrom('accounts').where('application_id', '=', applicationId).where('native_identity', '=', nativeIdentity).execute();
 }

@@ -490,7 +490,7 @@ export const apiRunner: ScriptRunner = {
       if (type.provider !== application.connectorKind) {
         throw new ConnectorError('permanent', 'invalid_request', `${ctx.script.type}: provider '${type.provider}' is not application '${application.name}''s connector kind '${application.connectorKind}'`);
       }
-      const app = await getApplicationRow(deps.db.k, application.id);
+      const app = application.row ?? (await getApplicationRow(deps.db.k, application.id));
       if (app === undefined) throw new ConnectorError('permanent', 'not_found', `application ${application.id} no longer exists`);
       return runApi({ ctx, deps, connector, app }, type);
     });

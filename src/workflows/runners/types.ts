@@ -11,6 +11,7 @@
 import type { ConnectorLimiter, ConnectorRegistry } from '../../connectors/index.ts';
 import type { Connector } from '../../connectors/index.ts';
 import type { Db } from '../../store/db.ts';
+import type { ApplicationRow } from '../../store/tables.ts';
 import type { ScriptType } from '../script-types.ts';
 import type { Problem } from '../../domain/result.ts';
 
@@ -83,8 +84,11 @@ export interface MailSettings {
 /** What runners may use, built once per process. */
 export interface RunnerDeps {
   db: Db;
-  /** Opens an application's connector (its secrets decrypted), runs `fn` under the per-application limit, closes it. */
-  withConnector<T>(applicationId: string, fn: (connector: Connector, application: { id: string; name: string; connectorKind: string }) => Promise<T>): Promise<T>;
+  /**
+   * Opens an application's connector (its secrets decrypted), runs `fn` under the per-application
+   * limit, closes it. `application.row` is the application as read for this call, when given.
+   */
+  withConnector<T>(applicationId: string, fn: (connector: Connector, application: { id: string; name: string; connectorKind: string; row?: ApplicationRow }) => Promise<T>): Promise<T>;
   connectors: ConnectorRegistry;
   limiter: ConnectorLimiter;
   /** Where people reach Steward (links in emails, Slack buttons' callbacks). */
