@@ -15,6 +15,8 @@ export interface Db {
   readonly k: Kysely<Database>;
   /** PostgreSQL only: the URL it was opened with (the job queue opens its own pool on it). */
   readonly url?: string;
+  /** PostgreSQL only: a dedicated connection from the pool, for work that must stay on one (see `withSession` in copy.ts); release it. */
+  connect?(): Promise<pg.PoolClient>;
   /** The embedded data directory's lock, when this process holds one. */
   readonly lock: DirectoryLock | undefined;
   /** Runs `fn` in one transaction; everything it writes commits or nothing does. */
@@ -53,7 +55,7 @@ export async function openDb(options: OpenOptions): Promise<Db> {
       },
     });
     const k = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { ...makeDb('postgres', k, undefined), url: options.url };
+    return { ...makeDb('postgres', k, undefined), url: options.url, connect: () => pool.connect() };
   }
   let lock: DirectoryLock | undefined;
   let dir: string | undefined;
