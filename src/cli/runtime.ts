@@ -5,8 +5,8 @@ import { createSecretBox } from '../store/crypto.ts';
 import { migrate, openDb } from '../store/db.ts';
 import { ALL_RUNNERS } from '../workflows/runners/all.ts';
 import { GRACE_QUEUE, graceScheduler, startLifecycleWorker, type LifecycleWorker } from '../lifecycle/index.ts';
-import { RECOMPUTE_QUEUE, RUN_QUEUE, SCHEDULE_QUEUE, registerReconcileWorkers } from '../reconcile/index.ts';
-import { APPROVAL_NOTIFY_QUEUE, APPROVAL_SWEEP_QUEUE, FLOW_QUEUE } from '../workflows/index.ts';
+import { RECOMPUTE_QUEUE, RUN_QUEUE, RUN_QUEUE_SETTINGS, SCHEDULE_QUEUE, registerReconcileWorkers } from '../reconcile/index.ts';
+import { APPROVAL_NOTIFY_QUEUE, APPROVAL_NOTIFY_SETTINGS, APPROVAL_SWEEP_QUEUE, APPROVAL_SWEEP_SETTINGS, FLOW_QUEUE, flowQueueSettings } from '../workflows/index.ts';
 import type { Config } from './config.ts';
 import { loadSecretKey } from './config.ts';
 
@@ -78,13 +78,16 @@ export async function openRuntime(config: Config, command: string, options: Runt
   }
 }
 
-/** Declares every queue Steward sends to, before anything is sent (the workers' own declarations are then no-ops). */
+/**
+ * Declares every queue Steward sends to, before anything is sent. The workers declare theirs
+ * again from the same settings constants (a differing declaration throws, see `JobQueue.declare`).
+ */
 async function declareQueues(queue: JobQueue, config: Config): Promise<void> {
-  await queue.declare(FLOW_QUEUE, { expireInSeconds: config.scriptTimeoutSeconds });
-  await queue.declare(APPROVAL_NOTIFY_QUEUE, { expireInSeconds: 120 });
-  await queue.declare(APPROVAL_SWEEP_QUEUE, { expireInSeconds: 600, retryLimit: 1 });
+  await queue.declare(FLOW_QUEUE, flowQueueSettings(config.scriptTimeoutSeconds));
+  await queue.declare(APPROVAL_NOTIFY_QUEUE, APPROVAL_NOTIFY_SETTINGS);
+  await queue.declare(APPROVAL_SWEEP_QUEUE, APPROVAL_SWEEP_SETTINGS);
   await queue.declare(GRACE_QUEUE, { retryLimit: 50 });
-  await queue.declare(RUN_QUEUE, { expireInSeconds: 3_600, retryLimit: 10, retryDelay: 5 });
+  await queue.declare(RUN_QUEUE, RUN_QUEUE_SETTINGS);
   await queue.declare(SCHEDULE_QUEUE);
   await queue.declare(RECOMPUTE_QUEUE);
 }

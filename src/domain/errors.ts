@@ -67,6 +67,8 @@ export const ERROR_CODES = {
   'lifecycle.hold_not_found': { status: 404, doc: 'No held change has this id.' },
   'lifecycle.hold_decided': { status: 409, doc: 'The held change was confirmed or discarded already.' },
   'lifecycle.nothing_to_restore': { status: 409, doc: 'The identity or account has nothing in a grace period and no leave that can still be reversed.' },
+  'lifecycle.recompute_pending': { status: 409, doc: 'An earlier rule change is still being recomputed: save again once its recompute has finished.' },
+  'lifecycle.recompute_not_found': { status: 404, doc: 'No rule recompute has this id.' },
   'import.invalid_csv': { status: 400, doc: 'The CSV could not be read at all (no header row, unknown mapped column).' },
   'audit.chain_broken': { status: 500, doc: 'An audit event does not link to the one before it.' },
   'store.locked': { status: 409, doc: 'The embedded data directory is open in another process.' },

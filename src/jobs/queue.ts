@@ -72,7 +72,7 @@ export interface JobQueue {
   start(): Promise<void>;
   /** Stops fetching, waits for running handlers (up to `timeoutMs`), closes pg-boss's pool. */
   stop(timeoutMs?: number): Promise<void>;
-  /** Declares a queue (idempotent). */
+  /** Declares a queue (idempotent); declaring it again in this process with other settings throws. */
   declare(name: string, settings?: QueueSettings): Promise<void>;
   /** Enqueues one job; with `tx` it commits with the transaction. Call `wake` after the commit. */
   send<T extends object>(name: string, data: T, options?: SendOptions, tx?: Executor): Promise<string | null>;
@@ -100,7 +100,8 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       : new PgBoss({ ...common, db: fromKysely(db.k), backend: db.kind === 'pglite' ? 'pglite' : 'postgres' });
   boss.on('error', (e: Error) => options.onError?.(e));
   const workers = new Map<string, string[]>();
-  const declared = new Set<string>();
+  /** Each queue declared in this process, with its settings as given (the first declaration is the one applied). */
+  const declared = new Map<string, string>();
 
   const toInsert = <T extends object>(data: T, o: SendOptions = {}): JobInsert => ({
     data,
@@ -119,7 +120,13 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       await boss.stop({ graceful: true, timeout: timeoutMs, close: true });
     },
     async declare(name, settings = {}) {
-      if (declared.has(name)) return;
+      const given = JSON.stringify(Object.entries(settings).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+      const first = declared.get(name);
+      if (first !== undefined) {
+        // Two places declaring one queue must agree, or whichever ran first would silently win.
+        if (first !== given) throw new Error(`job queue '${name}' is declared twice in this process with different settings (${first} and ${given}): declare it from one settings constant`);
+        return;
+      }
       const existing = await boss.getQueue(name);
       const queueOptions = {
         expireInSeconds: settings.expireInSeconds ?? 300,
@@ -135,7 +142,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       // pg-boss looks a queue up on its first send; done here, outside any transaction, so that
       // a send inside one never waits for the embedded database's single session it holds.
       await boss.insert(name, []);
-      declared.add(name);
+      declared.set(name, given);
     },
     async send(name, data, o, tx) {
       if (tx && db.kind === 'pglite' && !declared.has(name)) throw new Error(`job queue '${name}' is not declared in this process: declare it before sending inside a transaction`);
@@ -148,22 +155,32 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       await boss.insert(name, jobs.map((j) => toInsert(j.data, j.options)), tx ? { db: fromKysely(tx) } : {});
     },
     async work<T>(name: string, o: WorkOptions, handler: JobHandler<T>) {
-      const id = await boss.work<T>(
-        name,
-        {
-          batchSize: o.batchSize ?? 1,
-          localConcurrency: o.concurrency ?? 1,
-          pollingIntervalSeconds: o.pollingIntervalSeconds ?? 2,
-          // A job scheduled for later is not announced when it becomes due: poll at the same pace.
-          notifyPollingIntervalSeconds: o.pollingIntervalSeconds ?? 2,
-          burstWhenBatchFull: (o.batchSize ?? 1) > 1,
-          ...(o.groupLimit ? { groupConcurrency: { default: o.groupLimit, tiers: GROUP_TIERS } } : {}),
-        },
-        async (jobs: Job<T>[]) => {
-          for (const job of jobs) await handler(job);
-        },
-      );
-      workers.set(name, [...(workers.get(name) ?? []), id]);
+      const batchSize = o.batchSize ?? 1;
+      // One pg-boss worker per slot, each with its own id, so `wake` reaches every one of them
+      // (pg-boss wakes a worker by id, and a multi-slot worker's other slots have ids of their own).
+      for (let slot = 0; slot < (o.concurrency ?? 1); slot++) {
+        const self: { id?: string } = {};
+        const id = await boss.work<T>(
+          name,
+          {
+            batchSize,
+            localConcurrency: 1,
+            pollingIntervalSeconds: o.pollingIntervalSeconds ?? 2,
+            // A job scheduled for later is not announced when it becomes due: poll at the same pace.
+            notifyPollingIntervalSeconds: o.pollingIntervalSeconds ?? 2,
+            burstWhenBatchFull: batchSize > 1,
+            ...(o.groupLimit ? { groupConcurrency: { default: o.groupLimit, tiers: GROUP_TIERS } } : {}),
+          },
+          async (jobs: Job<T>[]) => {
+            for (const job of jobs) await handler(job);
+            // A full batch means more may be waiting: look again at once rather than after the
+            // polling interval (pg-boss bursts by itself only for batches larger than one).
+            if (jobs.length >= batchSize && self.id !== undefined) boss.notifyWorker(self.id);
+          },
+        );
+        self.id = id;
+        workers.set(name, [...(workers.get(name) ?? []), id]);
+      }
     },
     wake(name, at) {
       const poke = () => {

@@ -130,12 +130,13 @@ export async function checkRule(db: Executor, input: RuleInput): Promise<{ grant
 const duplicateName = (name: string, e: unknown) =>
   new StewardError('rule.duplicate_name', `name: another rule is already called ${JSON.stringify(name)}`, { problems: [{ code: 'rule.duplicate_name', field: 'name', message: 'is taken' }], cause: e });
 
-/** Inserts a checked rule and audits it. */
-export async function insertRule(trx: Executor, actor: string, input: RuleInput, grants: StoredGrant[]): Promise<Rule> {
+/** Inserts a checked rule (with this id, when given) and audits it. */
+export async function insertRule(trx: Executor, actor: string, input: RuleInput, grants: StoredGrant[], id?: string): Promise<Rule> {
   try {
     const row = await trx
       .insertInto('birthright_rules')
       .values({
+        ...(id ? { id } : {}),
         name: input.name.trim(),
         description: input.description ?? null,
         condition: input.condition,
@@ -189,6 +190,37 @@ export async function removeRule(trx: Executor, actor: string, id: string): Prom
   const rule = toRule(row);
   await appendAudit(trx, [{ actor, action: 'rule.delete', objectType: 'rule', objectId: id, before: rule }]);
   return rule;
+}
+
+/** Puts a rule back as it was (same id, same version), after a held change undid its save; audited. */
+export async function restoreRule(trx: Executor, actor: string, rule: Rule): Promise<void> {
+  await trx
+    .insertInto('birthright_rules')
+    .values({
+      id: rule.id,
+      name: rule.name,
+      description: rule.description,
+      condition: rule.condition,
+      grants: JSON.stringify(rule.grants),
+      revoke_requested_on_move: rule.revokeRequestedOnMove,
+      enabled: rule.enabled,
+      version: rule.version,
+      created_at: new Date(rule.createdAt),
+    })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({
+        name: rule.name,
+        description: rule.description,
+        condition: rule.condition,
+        grants: JSON.stringify(rule.grants),
+        revoke_requested_on_move: rule.revokeRequestedOnMove,
+        enabled: rule.enabled,
+        version: rule.version,
+        updated_at: sql<Date>`now()`,
+      }),
+    )
+    .execute();
+  await appendAudit(trx, [{ actor, action: 'rule.restore', objectType: 'rule', objectId: rule.id, after: rule }]);
 }
 
 /** Sets (or with null removes) a group's membership rule; throws group.not_found or rule.invalid. */

@@ -3,6 +3,7 @@
  * and rule-based groups whose every change recomputes access (or is held by the safety
  * threshold for an administrator); previews; restores within the grace period.
  */
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { actorLabel, type Actor } from '../domain/actor.ts';
 import { STEWARD_USER_URN } from '../domain/identity.ts';
@@ -16,9 +17,26 @@ import { completeDueGrace, type GraceOutcome, type ScheduleGraceEnd } from './gr
 import { closeExpiredLeaves, endLeaves, startLeaves } from './leaves.ts';
 import { revokeRequestedOnMove } from './mover.ts';
 import { addMember, getRole, insertRole, listRoles, removeMember, removeRole, replaceRole, roleMembers, type Role, type RoleInput } from './roles.ts';
-import { checkRule, insertRule, removeRule, replaceRule, toRule, writeGroupRule, type Rule, type RuleInput } from './rules.ts';
+import { insertRecompute, pendingRecompute, refuseWhilePending, toRecompute, type EnqueueRecompute, type Recompute, type RecomputeKind, type RecomputePayload, type RecomputeStatus } from './rule-recompute.ts';
+import { checkRule, insertRule, removeRule, replaceRule, restoreRule, toRule, writeGroupRule, type Rule, type RuleInput } from './rules.ts';
 
 export type Outcome<T> = { status: 'applied'; value: T; impact: ImpactReport; flowIds: string[] } | { status: 'held'; holdId: string; impact: ImpactReport };
+
+/** Saved; everyone is recomputed by a background job, whose state `getRecompute(recomputeId)` shows. */
+export interface Queued<T> {
+  status: 'queued';
+  value: T;
+  recomputeId: string;
+}
+
+/** What running one rule recompute did. */
+export interface RecomputeRun {
+  status: RecomputeStatus | 'missing';
+  impact?: ImpactReport;
+  holdId?: string;
+  error?: string;
+  flowIds: string[];
+}
 
 export interface Hold {
   id: string;
@@ -58,9 +76,14 @@ export interface Deprovisioning {
 export interface LifecycleService {
   listRules(): Promise<Rule[]>;
   getRule(id: string): Promise<Rule>;
-  createRule(actor: Actor, input: RuleInput, confirmed?: boolean): Promise<Outcome<Rule>>;
-  updateRule(actor: Actor, id: string, input: RuleInput, confirmed?: boolean): Promise<Outcome<Rule>>;
-  deleteRule(actor: Actor, id: string, confirmed?: boolean): Promise<Outcome<Rule>>;
+  /** Saves the rule and queues the recompute of everyone (the safety threshold may hold it then: see `getRecompute`). */
+  createRule(actor: Actor, input: RuleInput, confirmed?: boolean): Promise<Queued<Rule>>;
+  updateRule(actor: Actor, id: string, input: RuleInput, confirmed?: boolean): Promise<Queued<Rule>>;
+  deleteRule(actor: Actor, id: string, confirmed?: boolean): Promise<Queued<Rule>>;
+  /** Runs a rule save's recompute (the job's work; idempotent: a finished one is left alone). */
+  runRecompute(id: string): Promise<RecomputeRun>;
+  /** A rule save's recompute: state, progress, outcome. */
+  getRecompute(id: string): Promise<Recompute>;
   preview(change: PreviewChange): Promise<ImpactReport>;
   listRoles(): Promise<Role[]>;
   getRole(id: string): Promise<Role>;
@@ -82,7 +105,8 @@ export interface LifecycleService {
   restoreAccount(actor: Actor, identityId: string, accountId: string): Promise<Deprovisioning>;
   deprovisioningsOf(identityId: string): Promise<Deprovisioning[]>;
   listHolds(status?: string): Promise<Hold[]>;
-  confirmHold(actor: Actor, id: string): Promise<Outcome<unknown>>;
+  /** Applies a held change as it stands now; a rule change is saved again and its recompute queued (confirmed). */
+  confirmHold(actor: Actor, id: string): Promise<Outcome<unknown> | Queued<unknown>>;
   discardHold(actor: Actor, id: string): Promise<Hold>;
   events(f: { identityId?: string; afterSeq?: number; limit: number }): Promise<{ seq: number; at: Date; kind: string; identityId: string | null; groupId: string | null; detail: unknown; status: string }[]>;
 }
@@ -94,6 +118,8 @@ export interface LifecycleDeps {
   now?: () => Date;
   executePlan?: ExecutePlan;
   scheduleGraceEnd?: ScheduleGraceEnd;
+  /** Sends the job that recomputes everyone after a rule save; without it, the save runs the recompute itself once committed. */
+  enqueueRecompute?: EnqueueRecompute;
   safety?: Partial<SafetySettings>;
   batchSize?: number;
 }
@@ -132,12 +158,84 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
     ...(deps.scheduleGraceEnd ? { scheduleGraceEnd: deps.scheduleGraceEnd } : {}),
   };
 
-  async function hold(kind: string, payload: unknown, impact: ImpactReport, actor: string): Promise<string> {
-    return db.tx(async (trx) => {
-      const row = await trx.insertInto('lifecycle_holds').values({ kind, payload: JSON.stringify(payload), impact: JSON.stringify(impact), created_by: actor }).returning('id').executeTakeFirstOrThrow();
-      await appendAudit(trx, [{ actor, action: 'lifecycle.hold', objectType: 'lifecycle_hold', objectId: row.id, after: { kind, payload, applications: impact.applications.filter((a) => a.overThreshold) } }]);
-      return row.id;
+  async function holdIn(trx: Executor, kind: string, payload: unknown, impact: ImpactReport, actor: string): Promise<string> {
+    const row = await trx.insertInto('lifecycle_holds').values({ kind, payload: JSON.stringify(payload), impact: JSON.stringify(impact), created_by: actor }).returning('id').executeTakeFirstOrThrow();
+    await appendAudit(trx, [{ actor, action: 'lifecycle.hold', objectType: 'lifecycle_hold', objectId: row.id, after: { kind, payload, applications: impact.applications.filter((a) => a.overThreshold) } }]);
+    return row.id;
+  }
+  const hold = (kind: string, payload: unknown, impact: ImpactReport, actor: string) => db.tx((trx) => holdIn(trx, kind, payload, impact, actor));
+
+  /**
+   * Saves a rule change with its recompute queued, all in one transaction: the status row
+   * and the job are written before the rule, so a save that fails (a taken name) rolls
+   * both back. Without a queue the recompute runs here, once the save has committed.
+   */
+  async function saveRule(actor: Actor, kind: RecomputeKind, confirmed: boolean | undefined, change: { id?: string; input?: RuleInput }, write: (trx: Executor, ruleId: string) => Promise<Rule>): Promise<Queued<Rule>> {
+    const label = actorLabel(actor);
+    const saved = await db.tx(async (trx) => {
+      await refuseWhilePending(trx);
+      const ruleId = change.id ?? randomUUID();
+      const before = change.id && UUID.test(change.id) ? await trx.selectFrom('birthright_rules').selectAll().where('id', '=', change.id).executeTakeFirst() : undefined;
+      if (change.id && !before) throw new StewardError('rule.not_found', `no rule has id ${change.id}`);
+      const payload: RecomputePayload = { change, before: before ? toRule(before) : null };
+      const recomputeId = await insertRecompute(trx, { kind, ruleId, payload, confirmed: confirmed === true, actor: label });
+      await deps.enqueueRecompute?.(trx, recomputeId);
+      return { rule: await write(trx, ruleId), recomputeId };
     });
+    if (!deps.enqueueRecompute) await runRecompute(saved.recomputeId);
+    return { status: 'queued', value: saved.rule, recomputeId: saved.recomputeId };
+  }
+
+  async function runRecompute(id: string): Promise<RecomputeRun> {
+    const row = UUID.test(id) ? await db.k.selectFrom('lifecycle_recomputes').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row) return { status: 'missing', flowIds: [] };
+    if (row.status !== 'queued' && row.status !== 'running') return { status: row.status as RecomputeStatus, flowIds: [] };
+    await db.k.updateTable('lifecycle_recomputes').set({ status: 'running', started_at: engine.now(), error: null }).where('id', '=', id).execute();
+    // Progress is written outside the run's transaction, so others see it while it runs: on
+    // PostgreSQL through another connection; PGlite has one session, and shows the end only.
+    let progress: Promise<unknown> = Promise.resolve();
+    const onProgress = (done: number, total: number) => {
+      if (db.kind !== 'postgres') return;
+      progress = progress
+        .then(() => db.k.updateTable('lifecycle_recomputes').set({ processed: done, total }).where('id', '=', id).where('status', '=', 'running').execute())
+        .catch(() => undefined);
+    };
+    try {
+      const r = await db.tx(async (trx) => {
+        await enterLifecycle(trx);
+        const r = await runInTx(trx, engine, { actor: row.created_by, confirmed: row.confirmed, onProgress });
+        await trx
+          .updateTable('lifecycle_recomputes')
+          .set({ status: 'applied', impact: JSON.stringify(r.impact), flows: r.flowIds.length, processed: r.impact.evaluated, total: r.impact.evaluated, finished_at: engine.now() })
+          .where('id', '=', id)
+          .execute();
+        return r;
+      });
+      return { status: 'applied', impact: r.impact, flowIds: r.flowIds };
+    } catch (e) {
+      if (e instanceof HeldChange) {
+        // Nothing of the change is applied: the rule goes back to what it was, and the change
+        // waits as a held one (confirming it saves it again, confirmed).
+        const p = row.payload as RecomputePayload;
+        const holdId = await db.tx(async (trx) => {
+          if (p.before) await restoreRule(trx, 'lifecycle', p.before);
+          else await removeRule(trx, 'lifecycle', row.rule_id);
+          const holdId = await holdIn(trx, row.kind, p.change, e.impact, row.created_by);
+          await trx
+            .updateTable('lifecycle_recomputes')
+            .set({ status: 'held', hold_id: holdId, impact: JSON.stringify(e.impact), processed: e.impact.evaluated, total: e.impact.evaluated, finished_at: engine.now() })
+            .where('id', '=', id)
+            .execute();
+          return holdId;
+        });
+        return { status: 'held', holdId, impact: e.impact, flowIds: [] };
+      }
+      const error = e instanceof Error ? e.message : String(e);
+      await db.k.updateTable('lifecycle_recomputes').set({ status: 'failed', error, finished_at: engine.now() }).where('id', '=', id).execute();
+      return { status: 'failed', error, flowIds: [] };
+    } finally {
+      await progress;
+    }
   }
 
   /** Writes a change and recomputes everyone in one transaction; held (and rolled back) over the threshold. */
@@ -173,13 +271,13 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
 
   const createRule = async (actor: Actor, input: RuleInput, confirmed?: boolean) => {
     const { grants } = await checkRule(db.k, input);
-    return change(actor, 'rule.create', { input }, confirmed, (trx) => insertRule(trx, actorLabel(actor), input, grants));
+    return saveRule(actor, 'rule.create', confirmed, { input }, (trx, ruleId) => insertRule(trx, actorLabel(actor), input, grants, ruleId));
   };
   const updateRule = async (actor: Actor, id: string, input: RuleInput, confirmed?: boolean) => {
     const { grants } = await checkRule(db.k, input);
-    return change(actor, 'rule.update', { id, input }, confirmed, (trx) => replaceRule(trx, actorLabel(actor), id, input, grants));
+    return saveRule(actor, 'rule.update', confirmed, { id, input }, (trx) => replaceRule(trx, actorLabel(actor), id, input, grants));
   };
-  const deleteRule = (actor: Actor, id: string, confirmed?: boolean) => change(actor, 'rule.delete', { id }, confirmed, (trx) => removeRule(trx, actorLabel(actor), id));
+  const deleteRule = (actor: Actor, id: string, confirmed?: boolean) => saveRule(actor, 'rule.delete', confirmed, { id }, (trx) => removeRule(trx, actorLabel(actor), id));
   const updateRole = (actor: Actor, id: string, input: RoleInput, confirmed?: boolean) => change(actor, 'role.update', { id, input }, confirmed, (trx) => replaceRole(trx, actorLabel(actor), id, input));
   const deleteRole = (actor: Actor, id: string, confirmed?: boolean) =>
     change(actor, 'role.delete', { id }, confirmed, async (trx) => {
@@ -196,6 +294,9 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
 
   async function processEvents(o: { confirmed?: boolean; onlySeqs?: number[] } = {}): Promise<EventsOutcome> {
     let seqs: number[] = [];
+    // While a rule's recompute is queued or running, events wait: they would apply a rule
+    // change the safety threshold may still hold (a held event batch, confirmed, goes on).
+    if (!o.onlySeqs && (await pendingRecompute(db.k))) return { events: 0, identities: 0, flowIds: [] };
     try {
       return await db.tx(async (trx) => {
         await enterLifecycle(trx);
@@ -308,6 +409,12 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
     createRule,
     updateRule,
     deleteRule,
+    runRecompute,
+    async getRecompute(id) {
+      const r = UUID.test(id) ? await db.k.selectFrom('lifecycle_recomputes').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
+      if (!r) throw new StewardError('lifecycle.recompute_not_found', `no rule recompute has id ${id}`);
+      return toRecompute(r);
+    },
     async preview(c) {
       if ('rule' in c) {
         const { grants } = await checkRule(db.k, c.rule);

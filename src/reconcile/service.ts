@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import type { ConnectorLimiter, ConnectorRegistry } from '../connectors/index.ts';
 import { actorLabel, type Actor } from '../domain/actor.ts';
 import { StewardError } from '../domain/errors.ts';
-import type { JobQueue } from '../jobs/index.ts';
+import type { JobQueue, QueueSettings } from '../jobs/index.ts';
 import { getApplicationRow } from '../store/applications.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { SecretBox } from '../store/crypto.ts';
@@ -21,6 +21,8 @@ import { activeRunOf, getRunRow, listRunRows, toRun, updateRun, type Reconciliat
 import { DEFAULT_SAFETY_THRESHOLD, SCHEDULE_QUEUE, validateSettings, type ReconciliationSettings } from './schedules.ts';
 
 export const RUN_QUEUE = 'recon.run';
+/** The run queue's settings, wherever it is declared: a run may take an hour, and a retried job resumes it. */
+export const RUN_QUEUE_SETTINGS: QueueSettings = { expireInSeconds: 3_600, retryLimit: 10, retryDelay: 5 };
 
 export interface ReconciliationDeps {
   db: Db;
@@ -34,6 +36,8 @@ export interface ReconciliationDeps {
   runInBackground?: boolean;
   /** Called with a background run's unexpected failure (no queue); default: ignored, the run records it. */
   onError?: (e: unknown) => void;
+  /** How long a worker's hold on a run lasts without a page written (seconds; default 300). */
+  leaseSeconds?: number;
 }
 
 export interface StartOptions {
@@ -91,7 +95,7 @@ export function createRunService(deps: ReconciliationDeps): RunService {
   const declared = new Set<string>();
   const declare = async (name: string) => {
     if (!deps.queue || declared.has(name)) return;
-    await deps.queue.declare(name, name === RUN_QUEUE ? { expireInSeconds: 3_600, retryLimit: 10, retryDelay: 5 } : {});
+    await deps.queue.declare(name, name === RUN_QUEUE ? RUN_QUEUE_SETTINGS : {});
     declared.add(name);
   };
 

@@ -85,7 +85,7 @@ export interface ServiceDeps {
   /** Timeout of a connection test or schema read, in ms. */
   diagnosticTimeoutMs?: number;
   workflows?: WorkflowOptions;
-  /** The lifecycle's clock, grace scheduler and safety threshold (plans go to the workflows by default). */
+  /** The lifecycle's clock, grace scheduler, rule recompute sender and safety threshold (plans go to the workflows by default). */
   lifecycle?: Omit<LifecycleDeps, 'db' | 'identities'>;
 }
 

@@ -404,6 +404,25 @@ export interface LifecycleHoldsTable {
   decided_at: Date | null;
 }
 
+export interface LifecycleRecomputesTable {
+  id: Generated<string>;
+  kind: string;
+  rule_id: string;
+  payload: Json<unknown>;
+  confirmed: Generated<boolean>;
+  status: Generated<string>;
+  processed: Generated<number>;
+  total: number | null;
+  impact: Json<unknown> | null;
+  flows: number | null;
+  hold_id: string | null;
+  error: string | null;
+  created_by: string;
+  created_at: CreatedAt;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
 export interface LifecycleLeavesTable {
   id: Generated<string>;
   identity_id: string;
@@ -459,6 +478,7 @@ export interface Database {
   birthright_rules: BirthrightRulesTable;
   dynamic_groups: DynamicGroupsTable;
   lifecycle_holds: LifecycleHoldsTable;
+  lifecycle_recomputes: LifecycleRecomputesTable;
   lifecycle_leaves: LifecycleLeavesTable;
   deprovisionings: DeprovisioningsTable;
 }

@@ -13,7 +13,7 @@ import { sql } from 'kysely';
 import { actorLabel, type Actor } from '../domain/actor.ts';
 import { StewardError } from '../domain/errors.ts';
 import { grants } from '../domain/privileges.ts';
-import type { JobQueue } from '../jobs/index.ts';
+import type { JobQueue, QueueSettings } from '../jobs/index.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db, Executor } from '../store/db.ts';
 import type { ActionChainService } from './action-chains.ts';
@@ -22,6 +22,9 @@ import type { FlowEngine } from './flows.ts';
 
 export const APPROVAL_NOTIFY_QUEUE = 'approval.notify';
 export const APPROVAL_SWEEP_QUEUE = 'approval.sweep';
+/** The approval queues' settings, wherever they are declared. */
+export const APPROVAL_NOTIFY_SETTINGS: QueueSettings = { expireInSeconds: 120 };
+export const APPROVAL_SWEEP_SETTINGS: QueueSettings = { expireInSeconds: 600, retryLimit: 1 };
 
 /** Days before time-bound access ends that its holder and the owner are told. */
 export const EXPIRY_NOTICE_DAYS = 7;
@@ -761,8 +764,8 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     async work(notifier) {
       const queue = deps.queue;
       if (!queue) throw new Error('no job queue');
-      await queue.declare(APPROVAL_NOTIFY_QUEUE, { expireInSeconds: 120 });
-      await queue.declare(APPROVAL_SWEEP_QUEUE, { expireInSeconds: 600, retryLimit: 1 });
+      await queue.declare(APPROVAL_NOTIFY_QUEUE, APPROVAL_NOTIFY_SETTINGS);
+      await queue.declare(APPROVAL_SWEEP_QUEUE, APPROVAL_SWEEP_SETTINGS);
       await queue.work<Parameters<ApprovalNotifier['notify']>[0]>(APPROVAL_NOTIFY_QUEUE, { batchSize: 10, concurrency: 2, pollingIntervalSeconds: 2 }, (job) => notifier.notify(job.data));
       await queue.work(APPROVAL_SWEEP_QUEUE, { pollingIntervalSeconds: 5 }, async () => {
         await service.sweep();

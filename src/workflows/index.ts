@@ -17,9 +17,9 @@ import type { DecisionSink } from './decisions.ts';
 import { createApprovalNotifier, createDecisionSink } from './notify.ts';
 import type { ApprovalNotifier } from './approvals.ts';
 
-export { FLOW_QUEUE, FLOW_STATUSES, SCRIPT_STATUSES, backoffMs, createFlowEngine } from './flows.ts';
+export { DEFAULT_SCRIPT_TIMEOUT_SECONDS, FLOW_QUEUE, FLOW_STATUSES, SCRIPT_STATUSES, backoffMs, createFlowEngine, flowQueueSettings } from './flows.ts';
 export type { ActionFlow, ChainScript, FlowEngine, FlowFilter, FlowScript, FlowStatus, NewFlow, RetryPolicy } from './flows.ts';
-export { APPROVAL_NOTIFY_QUEUE, APPROVAL_SWEEP_QUEUE, EXPIRY_NOTICE_DAYS, createApprovalService } from './approvals.ts';
+export { APPROVAL_NOTIFY_QUEUE, APPROVAL_NOTIFY_SETTINGS, APPROVAL_SWEEP_QUEUE, APPROVAL_SWEEP_SETTINGS, EXPIRY_NOTICE_DAYS, createApprovalService } from './approvals.ts';
 export type { AccessRequestView, ApprovalChainView, ApprovalNotifier, ApprovalService, ApprovalTaskView, NewAccessRequest, SweepResult } from './approvals.ts';
 export { CHAIN_PURPOSES, checkScripts, createActionChainService } from './action-chains.ts';
 export type { ActionChain, ActionChainService, ChainPurpose, ChainTarget, DefaultChain } from './action-chains.ts';

@@ -12,7 +12,7 @@ describe.each(testDbKinds())('lifecycle API on %s', (kind) => {
   let w: World;
   beforeAll(async () => {
     w = await createWorld(kind, { gracePeriod: 'P3D' });
-  }, 60_000);
+  }, 180_000);
   afterAll(() => w?.close());
 
   const count = async (table: 'birthright_rules' | 'assignments' | 'deprovisionings' | 'group_members') => Number((await w.db.k.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
@@ -76,26 +76,85 @@ describe.each(testDbKinds())('lifecycle API on %s', (kind) => {
 
   it('holds a rule change that would remove more than 5% of an application’s accounts until an administrator confirms', async () => {
     const made = await w.call('POST', '/v1.0/rules', { name: uniqueName('support'), condition: 'department == "Support"', grants: [{ applicationId: w.appId }] });
-    expect(made.statusCode, made.body).toBe(201);
+    expect(made.statusCode, made.body).toBe(202);
     const rule = made.json<{ rule: { id: string; condition: string } }>().rule;
+    expect((await w.recomputes()).map((r) => r.status)).toEqual(['applied']);
     const staff = await people(4, 'Support');
     for (const p of staff) expect(w.target(p.userName)).toBeDefined();
 
     const res = await w.call('PUT', `/v1.0/rules/${rule.id}`, { name: uniqueName('support'), condition: 'department == "Suport"', grants: [{ applicationId: w.appId }] });
     expect(res.statusCode, res.body).toBe(202);
-    const held = res.json<{ holdId: string; impact: Impact }>();
+    const recomputeId = res.json<{ status: string; recomputeId: string }>().recomputeId;
+    expect(res.json<{ status: string }>().status).toBe('queued');
+    const [run] = await w.recomputes();
+    expect(run).toEqual(expect.objectContaining({ status: 'held', holdId: expect.any(String), flowIds: [] }));
+    const held = (await w.call('GET', `/v1.0/lifecycle/recomputes/${recomputeId}`)).json<{ status: string; holdId: string; impact: Impact }>();
+    expect(held).toEqual(expect.objectContaining({ status: 'held', holdId: run!.holdId }));
     expect(held.impact.applications).toEqual([expect.objectContaining({ name: w.appName, accountsToRemove: 4, overThreshold: true })]);
+    // Held: the rule is back as it was, and the target untouched.
     expect((await w.services.lifecycle.getRule(rule.id)).condition).toBe('department == "Support"');
     for (const p of staff) expect(w.target(p.userName)!.active).not.toBe(false);
 
     const list = await w.call('GET', '/v1.0/lifecycle/holds?status=held');
     expect(list.json<{ items: { id: string }[] }>().items.map((h) => h.id)).toContain(held.holdId);
     const ok = await w.call('POST', `/v1.0/lifecycle/holds/${held.holdId}/confirm`);
-    expect(ok.statusCode, ok.body).toBe(200);
-    await w.runFlows(ok.json<{ flowIds: string[] }>().flowIds);
+    expect(ok.statusCode, ok.body).toBe(202);
     expect((await w.services.lifecycle.getRule(rule.id)).condition).toBe('department == "Suport"');
+    const confirmed = await w.recomputes();
+    expect(confirmed.map((r) => r.status)).toEqual(['applied']);
+    expect((await w.call('GET', `/v1.0/lifecycle/recomputes/${ok.json<{ recomputeId: string }>().recomputeId}`)).json()).toEqual(expect.objectContaining({ status: 'applied', confirmed: true }));
     for (const p of staff) expect(w.target(p.userName)!.active).toBe(false);
     expect((await w.call('POST', `/v1.0/lifecycle/holds/${held.holdId}/confirm`)).statusCode).toBe(409);
+  });
+
+  it('recomputes everyone after a rule save in a background job whose progress the API shows; events and further saves wait for it', async () => {
+    const staff = await people(2, 'Recompute');
+    const res = await w.call('POST', '/v1.0/rules', { name: uniqueName('recompute'), condition: 'department == "Recompute"', grants: [{ entitlementId: w.ents.eng.id }] });
+    expect(res.statusCode, res.body).toBe(202);
+    const saved = res.json<{ status: string; rule: { id: string }; recomputeId: string }>();
+    expect(saved.status).toBe('queued');
+    // Saved, not yet applied: the rule is there, no one has the access yet.
+    expect((await w.call('GET', `/v1.0/rules/${saved.rule.id}`)).statusCode).toBe(200);
+    for (const p of staff) expect(w.target(p.userName)).toBeUndefined();
+    const queued = await w.call('GET', `/v1.0/lifecycle/recomputes/${saved.recomputeId}`);
+    expect(queued.statusCode, queued.body).toBe(200);
+    expect(queued.json()).toEqual(expect.objectContaining({ id: saved.recomputeId, kind: 'rule.create', ruleId: saved.rule.id, status: 'queued', processed: 0, total: null, impact: null, holdId: null }));
+
+    // Until it has run, another save is refused and events wait.
+    const second = await w.call('POST', '/v1.0/rules', { name: uniqueName('recompute'), condition: 'department == "Other"', grants: [{ applicationId: w.appId }] });
+    expect(second.statusCode).toBe(409);
+    expect(second.json<{ error: { code: string } }>().error.code).toBe('lifecycle.recompute_pending');
+    const waiting = uniqueName('waiting');
+    await w.call('POST', '/v2.0/Users', hrUser(waiting, 'Recompute'));
+    expect((await w.services.lifecycle.processEvents()).events).toBe(0);
+
+    const [run] = await w.recomputes();
+    expect(run!.status).toBe('applied');
+    const total = Number((await w.db.k.selectFrom('identities').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const done = (await w.call('GET', `/v1.0/lifecycle/recomputes/${saved.recomputeId}`)).json<{ status: string; processed: number; total: number; flows: number; impact: Impact; startedAt: string; finishedAt: string }>();
+    // Everyone is recomputed, the hire whose event waited too.
+    expect(done).toEqual(expect.objectContaining({ status: 'applied', processed: total, total, flows: 3, startedAt: expect.any(String), finishedAt: expect.any(String) }));
+    expect(done.impact.gains).toEqual([expect.objectContaining({ entitlementId: w.ents.eng.id, count: 3 })]);
+    for (const userName of [...staff.map((p) => p.userName), waiting]) expect(w.target(userName)!.groupNames).toEqual(['Engineering']);
+    // The waiting event is processed now.
+    expect((await w.services.lifecycle.processEvents()).events).toBeGreaterThan(0);
+  });
+
+  it('shows a recompute only to manage-lifecycle, and answers 404 for an unknown one', async () => {
+    const res = await w.call('POST', '/v1.0/rules', { name: uniqueName('nobody'), condition: 'department == "Nobody"', grants: [{ applicationId: w.appId }] });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json<{ recomputeId: string }>().recomputeId;
+    await w.recomputes();
+    const other = (await w.services.clients.create(SYSTEM_ACTOR, { name: uniqueName('c'), privileges: ['manage-entitlements'] })).token;
+    const forbidden = await w.app.inject({ method: 'GET', url: `/v1.0/lifecycle/recomputes/${id}`, headers: { authorization: `Bearer ${other}` } });
+    expect(forbidden.statusCode).toBe(403);
+    const lifecycleOnly = (await w.services.clients.create(SYSTEM_ACTOR, { name: uniqueName('c'), privileges: ['manage-lifecycle'] })).token;
+    const allowed = await w.app.inject({ method: 'GET', url: `/v1.0/lifecycle/recomputes/${id}`, headers: { authorization: `Bearer ${lifecycleOnly}` } });
+    expect(allowed.statusCode, allowed.body).toBe(200);
+    expect(allowed.json()).toEqual(expect.objectContaining({ kind: 'rule.create', status: 'applied' }));
+    const missing = await w.call('GET', '/v1.0/lifecycle/recomputes/00000000-0000-4000-8000-000000000001');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json<{ error: { code: string } }>().error.code).toBe('lifecycle.recompute_not_found');
   });
 
   it('holds a truncated HR feed that terminates many at once; discarding it changes nothing on the target', async () => {
@@ -128,6 +187,7 @@ describe.each(testDbKinds())('lifecycle API on %s', (kind) => {
     await w.runFlows(g.json<{ flowIds: string[] }>().flowIds);
     expect(w.target(p!.userName)!.groupNames).toEqual(['Engineering', 'VPN']);
     await w.services.lifecycle.createRule(SYSTEM_ACTOR, { name: uniqueName('by-role'), condition: 'department == "Nowhere2"', grants: [{ roleId }] });
+    await w.recomputes();
     expect((await w.call('DELETE', `/v1.0/roles/${roleId}`)).statusCode).toBe(409);
     const r = await w.call('DELETE', `/v1.0/roles/${roleId}/members/${p!.id}`);
     expect(r.statusCode, r.body).toBe(200);

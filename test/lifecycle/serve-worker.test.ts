@@ -1,6 +1,7 @@
 // The lifecycle worker inside a real `steward serve` process turns HR changes into access on
 // a SCIM target with no one calling processEvents or completeGrace: the application, its
-// groups and the birthright rules are made through the API, the HR changes (joiner, mover,
+// groups and the birthright rules are made through the API (each rule's recompute a job the
+// process runs), the HR changes (joiner, mover,
 // leaver) come in over Steward's own SCIM surface, and the test only watches the target
 // and the API until the outcome shows (bounded waits, no timing assertions).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -94,9 +95,15 @@ describe.each(testDbKinds())('the lifecycle worker in steward serve on %s', (kin
       })
     ).json.items;
     const entOf = (groupId: string) => ents.find((e) => e.nativeValue === groupId)!.id;
+    // Each rule's save answers at once; the worker's job recomputes everyone (no one yet).
     for (const [dept, group] of [['Sales', sales], ['Engineering', eng]] as const) {
-      const rule = await call('POST', '/v1.0/rules', { name: `${dept} staff`, condition: `department == "${dept}"`, grants: [{ entitlementId: entOf(group.id) }] });
-      expect(rule.status).toBe(201);
+      const rule = await call<{ status: string; recomputeId: string }>('POST', '/v1.0/rules', { name: `${dept} staff`, condition: `department == "${dept}"`, grants: [{ entitlementId: entOf(group.id) }] });
+      expect(rule.status).toBe(202);
+      const done = await until('the rule’s recompute to finish', async () => {
+        const r = (await call<{ status: string }>('GET', `/v1.0/lifecycle/recomputes/${rule.json.recomputeId}`)).json;
+        return ['applied', 'held', 'failed'].includes(r.status) ? r : undefined;
+      });
+      expect(done).toEqual(expect.objectContaining({ status: 'applied', kind: 'rule.create' }));
     }
 
     // Joiner: the HR feed creates a Sales employee; the worker grants the Sales group and

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { buildApp, type StewardApp } from '../../src/api/app.ts';
 import { SYSTEM_ACTOR } from '../../src/domain/actor.ts';
+import type { RecomputeRun } from '../../src/lifecycle/index.ts';
 import type { Services } from '../../src/services/index.ts';
 import { createServices } from '../../src/services/index.ts';
 import { createSecretBox } from '../../src/store/crypto.ts';
@@ -27,8 +28,10 @@ export interface World {
   /** Entitlement ids and SCIM group ids by name. */
   ents: Record<'sales' | 'eng' | 'vpn', { id: string; groupId: string }>;
   call(method: string, url: string, body?: unknown): Promise<{ statusCode: number; body: string; json<T = unknown>(): T }>;
-  /** Processes the recorded events and carries out the flows they made; the flow ids. */
+  /** Runs the queued rule recomputes (as the worker would), then processes the recorded events, and carries out the flows they made; the flow ids. */
   settle(): Promise<string[]>;
+  /** Runs the queued rule recomputes, oldest first, as the worker's job would, and carries out their flows. */
+  recomputes(): Promise<RecomputeRun[]>;
   /** Carries out these flows' scripts now, in order. */
   runFlows(ids: readonly string[]): Promise<void>;
   /** The target's user, with the display names of its groups. */
@@ -44,7 +47,8 @@ export async function createWorld(kind: DbKind, options: { gracePeriod?: string;
     db,
     secrets: createSecretBox(randomBytes(32)),
     workflows: { runners: [API_RUNNER] },
-    lifecycle: { now: () => clock.now, ...(options.safety ? { safety: options.safety } : {}) },
+    // A rule save queues its recompute; the tests run the queued ones (recomputes, settle).
+    lifecycle: { now: () => clock.now, enqueueRecompute: async () => undefined, ...(options.safety ? { safety: options.safety } : {}) },
   });
   const app = await buildApp({ services, logger: false });
   const admin = (await services.clients.create(SYSTEM_ACTOR, { name: uniqueName('admin'), privileges: ['admin'] })).token;
@@ -93,9 +97,21 @@ export async function createWorld(kind: DbKind, options: { gracePeriod?: string;
     }
   }
 
+  async function recomputes(): Promise<RecomputeRun[]> {
+    const queued = await db.k.selectFrom('lifecycle_recomputes').select('id').where('status', 'in', ['queued', 'running']).orderBy('created_at').execute();
+    const out: RecomputeRun[] = [];
+    for (const q of queued) {
+      const r = await services.lifecycle.runRecompute(q.id);
+      await runFlows(r.flowIds);
+      out.push(r);
+    }
+    return out;
+  }
+
   return {
     db,
     services,
+    recomputes,
     app,
     admin,
     scim,
@@ -106,7 +122,7 @@ export async function createWorld(kind: DbKind, options: { gracePeriod?: string;
     call,
     runFlows,
     async settle() {
-      const all: string[] = [];
+      const all = (await recomputes()).flatMap((r) => r.flowIds);
       for (let i = 0; i < 5; i++) {
         const r = await services.lifecycle.processEvents();
         if (r.held) throw new Error(`held: ${r.held}`);

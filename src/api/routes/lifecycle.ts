@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { actorOf, type RouteSpec } from '../route.ts';
 import { DateTime, IdParam, Nullable, Uuid, errors } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
-import { ImpactWire, sendOutcome } from './rules.ts';
+import { ImpactWire, QueuedWire, sendOutcome } from './rules.ts';
 
 const DeprovisioningWire = Type.Object({
   id: Uuid,
@@ -115,9 +115,12 @@ export function lifecycleRoutes({ services }: RouteDeps): RouteSpec[] {
       method: 'POST',
       url: '/v1.0/lifecycle/holds/:holdId/confirm',
       privilege: 'manage-lifecycle',
-      summary: 'Confirm a held change: it is applied as it stands now',
+      summary: 'Confirm a held change: it is applied as it stands now (a rule change is saved again and answers 202 with its queued recompute)',
       tags,
-      schema: { params: HoldId, response: { 200: Type.Object({ status: Type.String(), impact: ImpactWire, flowIds: Type.Array(Type.String()) }), ...errors(404, 409) } },
+      schema: {
+        params: HoldId,
+        response: { 200: Type.Object({ status: Type.String(), impact: ImpactWire, flowIds: Type.Array(Type.String()) }), 202: QueuedWire({ value: Type.Unknown() }), ...errors(404, 409) },
+      },
       handler: async (req, reply) => sendOutcome(reply, await lc.confirmHold(actorOf(req), (req.params as { holdId: string }).holdId), 200, 'value'),
     },
     {

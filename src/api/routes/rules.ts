@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { StewardError } from '../../domain/errors.ts';
-import type { Outcome } from '../../lifecycle/index.ts';
+import type { Outcome, Queued } from '../../lifecycle/index.ts';
 import { actorOf, type RouteSpec } from '../route.ts';
 import { DateTime, IdParam, Nullable, Uuid, errors } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
@@ -58,8 +58,35 @@ export const ConfirmQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** 200/201 with the value and its impact, or 202 with the held change. */
-export function sendOutcome<T>(reply: FastifyReply, o: Outcome<T>, okStatus: number, key: string): FastifyReply {
+/** A rule saved, with the recompute of everyone queued: where to follow it. */
+export const QueuedWire = <T extends Parameters<typeof Type.Object>[0]>(fields: T) =>
+  Type.Object({
+    status: Type.Literal('queued'),
+    ...fields,
+    recomputeId: Type.String({ format: 'uuid', description: 'The background recompute of everyone: GET /v1.0/lifecycle/recomputes/{recomputeId} shows its progress and outcome (applied, or held by the safety threshold).' }),
+  });
+
+export const RecomputeWire = Type.Object({
+  id: Uuid,
+  kind: Type.String({ description: 'rule.create | rule.update | rule.delete' }),
+  ruleId: Uuid,
+  status: Type.String({ description: 'queued | running | applied | held (by the safety threshold: the rule is back as it was; confirm or discard holdId) | failed' }),
+  confirmed: Type.Boolean({ description: 'Saved with ?confirm=true: the safety threshold does not hold it.' }),
+  processed: Type.Integer({ description: 'Identities recomputed so far (on PostgreSQL, updated while it runs).' }),
+  total: Nullable(Type.Integer({ description: 'Identities to recompute; null until the job has counted them.' })),
+  impact: Nullable(ImpactWire),
+  flows: Nullable(Type.Integer({ description: 'ActionFlows made, once applied.' })),
+  holdId: Nullable(Uuid),
+  error: Nullable(Type.String()),
+  createdBy: Type.String(),
+  createdAt: DateTime,
+  startedAt: Nullable(DateTime),
+  finishedAt: Nullable(DateTime),
+});
+
+/** 200/201 with the value and its impact, 202 with the held change, or 202 with the value and its queued recompute. */
+export function sendOutcome<T>(reply: FastifyReply, o: Outcome<T> | Queued<T>, okStatus: number, key: string): FastifyReply {
+  if (o.status === 'queued') return reply.status(202).send({ status: 'queued', [key]: o.value, recomputeId: o.recomputeId });
   if (o.status === 'held') return reply.status(202).send({ status: 'held', holdId: o.holdId, impact: o.impact });
   return reply.status(okStatus).send({ status: 'applied', [key]: o.value, impact: o.impact, flowIds: o.flowIds });
 }
@@ -97,10 +124,10 @@ export function ruleRoutes({ services }: RouteDeps): RouteSpec[] {
       method: 'POST',
       url: '/v1.0/rules',
       privilege: 'manage-lifecycle',
-      summary: 'Create a birthright rule and recompute everyone; held (202) when it would remove more accounts than the safety threshold allows',
+      summary: 'Create a birthright rule (202); everyone is recomputed by a background job, held when it would remove more accounts than the safety threshold allows',
       tags,
-      schema: { body: RuleInputWire, querystring: ConfirmQuery, response: { 201: Applied({ rule: RuleWire }), 202: HeldWire, ...errors(400, 409) } },
-      handler: async (req, reply) => sendOutcome(reply, await lc.createRule(actorOf(req), req.body as Static<typeof RuleInputWire>, (req.query as { confirm?: boolean }).confirm), 201, 'rule'),
+      schema: { body: RuleInputWire, querystring: ConfirmQuery, response: { 202: QueuedWire({ rule: RuleWire }), ...errors(400, 409) } },
+      handler: async (req, reply) => sendOutcome(reply, await lc.createRule(actorOf(req), req.body as Static<typeof RuleInputWire>, (req.query as { confirm?: boolean }).confirm), 202, 'rule'),
     },
     {
       method: 'POST',
@@ -134,9 +161,9 @@ export function ruleRoutes({ services }: RouteDeps): RouteSpec[] {
       method: 'PUT',
       url: '/v1.0/rules/:ruleId',
       privilege: 'manage-lifecycle',
-      summary: 'Replace a birthright rule and recompute everyone; held (202) over the safety threshold',
+      summary: 'Replace a birthright rule (202); everyone is recomputed by a background job, held over the safety threshold',
       tags,
-      schema: { params: RuleId, body: RuleInputWire, querystring: ConfirmQuery, response: { 200: Applied({ rule: RuleWire }), 202: HeldWire, ...errors(400, 404, 409) } },
+      schema: { params: RuleId, body: RuleInputWire, querystring: ConfirmQuery, response: { 202: QueuedWire({ rule: RuleWire }), ...errors(400, 404, 409) } },
       handler: async (req, reply) =>
         sendOutcome(reply, await lc.updateRule(actorOf(req), (req.params as { ruleId: string }).ruleId, req.body as Static<typeof RuleInputWire>, (req.query as { confirm?: boolean }).confirm), 200, 'rule'),
     },
@@ -144,10 +171,19 @@ export function ruleRoutes({ services }: RouteDeps): RouteSpec[] {
       method: 'DELETE',
       url: '/v1.0/rules/:ruleId',
       privilege: 'manage-lifecycle',
-      summary: 'Delete a birthright rule and recompute everyone; held (202) over the safety threshold',
+      summary: 'Delete a birthright rule (202); everyone is recomputed by a background job, held over the safety threshold',
       tags,
-      schema: { params: RuleId, querystring: ConfirmQuery, response: { 200: Applied({ rule: RuleWire }), 202: HeldWire, ...errors(404) } },
+      schema: { params: RuleId, querystring: ConfirmQuery, response: { 202: QueuedWire({ rule: RuleWire }), ...errors(404, 409) } },
       handler: async (req, reply) => sendOutcome(reply, await lc.deleteRule(actorOf(req), (req.params as { ruleId: string }).ruleId, (req.query as { confirm?: boolean }).confirm), 200, 'rule'),
+    },
+    {
+      method: 'GET',
+      url: '/v1.0/lifecycle/recomputes/:recomputeId',
+      privilege: 'manage-lifecycle',
+      summary: "A rule save's background recompute: queued, running (identities processed of total), applied, held or failed",
+      tags,
+      schema: { params: IdParam('recomputeId'), response: { 200: RecomputeWire, ...errors(404) } },
+      handler: async (req) => lc.getRecompute((req.params as { recomputeId: string }).recomputeId),
     },
     {
       method: 'GET',

@@ -4,6 +4,7 @@ import * as attributeMappings from './20261123T190000_attribute_mappings.ts';
 import * as workflows from './20261124T090000_workflows.ts';
 import * as reconciliation from './20261124T100000_reconciliation.ts';
 import * as lifecycle from './20261124T110000_lifecycle.ts';
+import * as lifecycleRecomputes from './20261125T090000_lifecycle_recomputes.ts';
 
 /** Every migration, by its immutable timestamped name; applied in name order. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '20261124T090000_workflows': workflows,
   '20261124T100000_reconciliation': reconciliation,
   '20261124T110000_lifecycle': lifecycle,
+  '20261125T090000_lifecycle_recomputes': lifecycleRecomputes,
 };
