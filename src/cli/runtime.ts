@@ -4,7 +4,7 @@ import { createServices, type Services, type WorkflowOptions } from '../services
 import { createSecretBox } from '../store/crypto.ts';
 import { migrate, openDb } from '../store/db.ts';
 import { ALL_RUNNERS } from '../workflows/runners/all.ts';
-import { GRACE_QUEUE, graceScheduler, startLifecycleWorker, type LifecycleWorker } from '../lifecycle/index.ts';
+import { GRACE_QUEUE, RULE_RECOMPUTE_QUEUE, RULE_RECOMPUTE_SETTINGS, graceScheduler, recomputeSender, startLifecycleWorker, type LifecycleWorker } from '../lifecycle/index.ts';
 import { RECOMPUTE_QUEUE, RUN_QUEUE, RUN_QUEUE_SETTINGS, SCHEDULE_QUEUE, registerReconcileWorkers } from '../reconcile/index.ts';
 import { APPROVAL_NOTIFY_QUEUE, APPROVAL_NOTIFY_SETTINGS, APPROVAL_SWEEP_QUEUE, APPROVAL_SWEEP_SETTINGS, FLOW_QUEUE, flowQueueSettings } from '../workflows/index.ts';
 import type { Config } from './config.ts';
@@ -51,7 +51,7 @@ export async function openRuntime(config: Config, command: string, options: Runt
       await queue.start();
       await declareQueues(queue, config);
     }
-    const services = createServices({ db, secrets: createSecretBox(key), workflows: workflowOptions(config, queue, options.log), ...(queue ? { lifecycle: { scheduleGraceEnd: graceScheduler(queue) } } : {}) });
+    const services = createServices({ db, secrets: createSecretBox(key), workflows: workflowOptions(config, queue, options.log), ...(queue ? { lifecycle: { scheduleGraceEnd: graceScheduler(queue), enqueueRecompute: recomputeSender(queue) } } : {}) });
     return {
       services,
       queue,
@@ -87,6 +87,7 @@ async function declareQueues(queue: JobQueue, config: Config): Promise<void> {
   await queue.declare(APPROVAL_NOTIFY_QUEUE, APPROVAL_NOTIFY_SETTINGS);
   await queue.declare(APPROVAL_SWEEP_QUEUE, APPROVAL_SWEEP_SETTINGS);
   await queue.declare(GRACE_QUEUE, { retryLimit: 50 });
+  await queue.declare(RULE_RECOMPUTE_QUEUE, RULE_RECOMPUTE_SETTINGS);
   await queue.declare(RUN_QUEUE, RUN_QUEUE_SETTINGS);
   await queue.declare(SCHEDULE_QUEUE);
   await queue.declare(RECOMPUTE_QUEUE);
