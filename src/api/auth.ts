@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../domain/actor.ts';
 import { StewardError } from '../domain/errors.ts';
@@ -5,37 +6,60 @@ import { grants } from '../domain/privileges.ts';
 import type { ClientService } from '../services/clients.ts';
 
 /** How long a verified token is trusted without asking the database again. */
-const CACHE_MS = 5_000;
+export const TOKEN_CACHE_MS = 5_000;
 const CACHE_MAX = 10_000;
 
 export interface Authenticator {
   authenticate(token: string): Promise<Actor | undefined>;
-  /** Forgets cached tokens (after a revocation in this process). */
+  /** Forgets every cached token. */
   forget(): void;
 }
 
+export interface AuthenticatorOptions {
+  /** How long a verified token stays cached (default TOKEN_CACHE_MS). */
+  ttlMs?: number;
+  /** The clock, in milliseconds (tests). */
+  now?: () => number;
+}
+
+const cacheKey = (token: string): string => createHash('sha256').update(token).digest('base64');
+
 /**
  * Verifies bearer tokens through the client service, with a short cache so that a hot
- * route does not pay a query per request. A revocation here clears the cache at once; one
- * made by another process takes effect within CACHE_MS.
+ * route does not pay a query per request. The cache holds SHA-256 hashes of verified
+ * tokens, never the tokens, and the actor each one is; the privileges a route needs are
+ * still checked on every request. A revocation made in this process removes the client's
+ * entries at once; one made by another process takes effect within the TTL.
  */
-export function createAuthenticator(clients: ClientService, extra?: (token: string) => Actor | undefined): Authenticator {
+export function createAuthenticator(clients: ClientService, extra?: (token: string) => Actor | undefined, opts: AuthenticatorOptions = {}): Authenticator {
+  const ttl = opts.ttlMs ?? TOKEN_CACHE_MS;
+  const now = opts.now ?? Date.now;
   const cache = new Map<string, { actor: Actor; until: number }>();
+  let revocations = 0;
+  clients.onRevoke((clientId) => {
+    revocations++;
+    for (const [k, v] of cache) if (v.actor.id === clientId) cache.delete(k);
+  });
   return {
     async authenticate(token) {
       const fromExtra = extra?.(token);
       if (fromExtra) return fromExtra;
-      const now = Date.now();
-      const hit = cache.get(token);
-      if (hit && hit.until > now) return hit.actor;
+      const key = cacheKey(token);
+      const hit = cache.get(key);
+      if (hit && hit.until > now()) return hit.actor;
+      // Stamped before the lookup: a revocation that commits while it runs is seen within the TTL.
+      const checkedAt = now();
+      const seen = revocations;
       const client = await clients.authenticate(token);
       if (!client) {
-        cache.delete(token);
+        cache.delete(key);
         return undefined;
       }
       const actor: Actor = { kind: 'client', id: client.id, name: client.name, privileges: client.privileges, identityId: client.identityId };
+      // A revocation here while the lookup ran may have come after the read: do not keep its answer.
+      if (seen !== revocations) return actor;
       if (cache.size >= CACHE_MAX) cache.clear();
-      cache.set(token, { actor, until: now + CACHE_MS });
+      cache.set(key, { actor, until: checkedAt + ttl });
       return actor;
     },
     forget() {

@@ -4,6 +4,8 @@
  * page), then in one transaction the deltas, removals, correlation and remediations. Every
  * connector call goes through the application's concurrency limit.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { Connector, ConnectorLimiter, ConnectorRegistry, Page } from '../connectors/index.ts';
 import { isConnectorError, maxConcurrencyOf, secretScrubber } from '../connectors/index.ts';
@@ -11,13 +13,14 @@ import { DEFAULT_ADOPTION, withRemediationDefaults, type AdoptionPolicy, type Re
 import type { AccountSchema } from '../domain/schema.ts';
 import { getApplicationRow } from '../store/applications.ts';
 import type { SecretBox } from '../store/crypto.ts';
+import { withSession } from '../store/copy.ts';
 import type { Db } from '../store/db.ts';
 import type { ApplicationRow } from '../store/tables.ts';
 import { correlate, markOrphans, stateCounts } from './correlation.ts';
-import { applyListed, markRemoved, removalCandidates } from './deltas.ts';
+import { applyListed, compareListing, markRemoved } from './deltas.ts';
 import { applyApproved, countByStatus, createRemediations, holdRemovals, holdRevokes, revokedAccounts, type ExecutePlan } from './remediation.ts';
-import { getRunRow, hasCompletedRun, toRun, updateRun, type ReconciliationRun, type RunRow } from './runs.ts';
-import { clearStaging, stageAccounts, upsertEntitlementPage } from './stage.ts';
+import { claimRun, getRunRow, hasCompletedRun, lockOwnedRun, releaseRun, RunLeased, RunLeaseLost, toRun, updateOwnedRun, updateRun, type ReconciliationRun, type RunRow } from './runs.ts';
+import { clearStaging, hasStagedRows, stageAccounts, upsertEntitlementPage } from './stage.ts';
 
 export interface EngineDeps {
   db: Db;
@@ -25,13 +28,29 @@ export interface EngineDeps {
   connectors: ConnectorRegistry;
   limiter: ConnectorLimiter;
   executePlan?: ExecutePlan | undefined;
+  /** How long a worker's hold on a run lasts without a page written (default DEFAULT_LEASE_SECONDS). */
+  leaseSeconds?: number | undefined;
 }
 
 export interface RunOptions {
   /** Aborting stops the run after the page being written; the run stays `running` and resumes where it stopped. */
   signal?: AbortSignal;
-  /** Called after each page is committed (tests abort here to simulate a crash). */
-  onPage?: (run: ReconciliationRun) => void;
+  /** Called (and awaited) after each page is committed: tests abort here to simulate a crash, or hold the run. */
+  onPage?: (run: ReconciliationRun) => void | Promise<void>;
+  /** Milliseconds spent per step of the run, summed into this record (the benchmark's breakdown). */
+  timings?: Record<string, number>;
+}
+
+/** Runs `fn`, adding its wall time to `options.timings[name]` when timings are asked for. */
+async function timed<T>(options: RunOptions, name: string, fn: () => Promise<T>): Promise<T> {
+  const timings = options.timings;
+  if (!timings) return fn();
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings[name] = (timings[name] ?? 0) + performance.now() - t0;
+  }
 }
 
 /** Thrown when a run was aborted by its signal: the run is left to be resumed. */
@@ -71,45 +90,88 @@ async function* limited<T>(deps: EngineDeps, app: ApplicationRow, pages: AsyncIt
   }
 }
 
-/** Carries out (or resumes) one run to its end; returns it as it ended. */
+/** How long a worker's hold on a run lasts without a page written, unless the deps say otherwise. */
+export const DEFAULT_LEASE_SECONDS = 300;
+
+/** Who this execution is: a run is held by one execution at a time. */
+const newOwner = (): string => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+/** One execution of a run: who holds it and for how long each renewal lasts. */
+interface Holder {
+  owner: string;
+  leaseMs: number;
+}
+
+/**
+ * Carries out (or resumes) one run to its end; returns it as it ended. The run is held by this
+ * execution (a lease, renewed with each page) so no two workers carry it out at once: throws
+ * RunLeased when another worker holds it; a worker that outlived its lease has its next write
+ * refused (RunLeaseLost) once another has taken the run over.
+ */
 export async function executeRun(deps: EngineDeps, runId: string, options: RunOptions = {}): Promise<ReconciliationRun> {
   const { db } = deps;
   let run = await getRunRow(db.k, runId);
   if (!run) throw new Error(`no reconciliation run has id ${runId}`);
-  if (run.status === 'completed' || run.status === 'failed' || run.status === 'stopped') return toRun(run);
-  if (run.status === 'stopping') return finishStopped(deps, run);
+  if (isEnded(run)) return toRun(run);
+  const holder: Holder = { owner: newOwner(), leaseMs: (deps.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000 };
+  const claimed = await claimRun(db.k, runId, holder.owner, holder.leaseMs);
+  if (!claimed) {
+    const now = (await getRunRow(db.k, runId))!;
+    if (isEnded(now)) return toRun(now);
+    throw new RunLeased(runId, now.owner, now.lease_until);
+  }
+  run = claimed;
+  if (run.status === 'stopping') return finishStopped(deps, run, holder);
   const app = await getApplicationRow(db.k, run.application_id);
   if (!app) throw new Error(`the application of run ${runId} is gone`);
-  await updateRun(db.k, runId, { status: 'running', started_at: run.started_at ?? new Date(), attempts: run.attempts + 1 });
   let scrub = (t: string) => t;
   try {
+    run = await checkStaging(deps, run, holder);
     const opened = openConnector(deps, app);
     scrub = opened.scrub;
     const { connector } = opened;
     try {
-      run = (await getRunRow(db.k, runId))!;
-      if (run.phase === 'entitlements') run = await readEntitlements(deps, app, connector, run, options);
-      if (run.phase === 'accounts' && run.status !== 'stopping') run = await readAccounts(deps, app, connector, run, options);
+      if (run.phase === 'entitlements') run = await readEntitlements(deps, app, connector, run, holder, options);
+      if (run.phase === 'accounts' && run.status !== 'stopping') run = await readAccounts(deps, app, connector, run, holder, options);
     } finally {
       void connector.close().catch(() => undefined);
     }
-    if (run.status === 'stopping') return finishStopped(deps, run);
-    if (run.phase === 'apply') await applyRun(deps, app, run);
+    if (run.status === 'stopping') return finishStopped(deps, run, holder);
+    if (run.phase === 'apply') await applyRun(deps, app, run, holder, options);
     return toRun((await getRunRow(db.k, runId))!);
   } catch (e) {
-    if (e instanceof RunAborted) throw e;
+    // Taken over by another worker: nothing of this one's is written any more.
+    if (e instanceof RunLeaseLost) throw e;
+    if (e instanceof RunAborted) {
+      await releaseRun(db.k, runId, holder.owner);
+      throw e;
+    }
     const message = scrub(e instanceof Error ? e.message : String(e));
     if (e instanceof PermanentRunError || (isConnectorError(e) && e.kind === 'permanent')) {
       await db.tx(async (tx) => {
-        await updateRun(tx, runId, { status: 'failed', last_error: message, finished_at: new Date() });
+        await updateOwnedRun(tx, runId, holder.owner, holder.leaseMs, { status: 'failed', last_error: message, finished_at: new Date() });
         await clearStaging(tx, runId);
       });
       return toRun((await getRunRow(db.k, runId))!);
     }
-    // Retryable: the run stays `running` at its last page; the job is retried and resumes it.
-    await updateRun(db.k, runId, { last_error: message });
+    // Retryable: the run stays `running` at its last page, given up so that the retried job resumes it.
+    await updateOwnedRun(db.k, runId, holder.owner, holder.leaseMs, { last_error: message, owner: null, lease_until: null }).catch(() => undefined);
     throw e;
   }
+}
+
+const isEnded = (run: RunRow): boolean => run.status === 'completed' || run.status === 'failed' || run.status === 'stopped';
+
+/**
+ * Staging is an unlogged table: a server crash empties it. A run that had written pages and
+ * finds none of them reads its listing again from the start instead of taking every account
+ * it no longer sees for removed.
+ */
+async function checkStaging(deps: EngineDeps, run: RunRow, holder: Holder): Promise<RunRow> {
+  if ((run.phase !== 'accounts' && run.phase !== 'apply') || run.accounts_seen === 0) return run;
+  if (await hasStagedRows(deps.db.k, run.id)) return run;
+  await updateOwnedRun(deps.db.k, run.id, holder.owner, holder.leaseMs, { phase: 'accounts', account_cursor: null, pages: 0, accounts_seen: 0, last_error: 'the staged listing was lost (a database restart); the accounts are read again' });
+  return (await getRunRow(deps.db.k, run.id))!;
 }
 
 const pageOptions = (run: RunRow) => (run.page_size === null ? {} : { pageSize: run.page_size });
@@ -118,60 +180,66 @@ function checkAbort(options: RunOptions): void {
   if (options.signal?.aborted) throw new RunAborted();
 }
 
-async function readEntitlements(deps: EngineDeps, app: ApplicationRow, connector: Connector, run: RunRow, options: RunOptions): Promise<RunRow> {
+async function readEntitlements(deps: EngineDeps, app: ApplicationRow, connector: Connector, run: RunRow, holder: Holder, options: RunOptions): Promise<RunRow> {
   let current = run;
   for await (const page of limited(deps, app, connector.listEntitlements(current.entitlement_cursor, pageOptions(current)))) {
-    const status = await deps.db.tx(async (tx) => {
+    const status = await timed(options, 'entitlements.write', () => deps.db.tx(async (tx) => {
       await upsertEntitlementPage(tx, app.id, page.items);
-      return updateRun(tx, run.id, { entitlement_cursor: page.nextCursor, entitlements_seen: current.entitlements_seen + page.items.length, phase: page.nextCursor === null ? 'accounts' : 'entitlements' });
-    });
+      return updateOwnedRun(tx, run.id, holder.owner, holder.leaseMs, { entitlement_cursor: page.nextCursor, entitlements_seen: current.entitlements_seen + page.items.length, phase: page.nextCursor === null ? 'accounts' : 'entitlements' });
+    }));
     current = (await getRunRow(deps.db.k, run.id))!;
-    options.onPage?.(toRun(current));
+    await options.onPage?.(toRun(current));
     if (status === 'stopping') return current;
     checkAbort(options);
   }
   if (current.phase === 'entitlements') {
-    await updateRun(deps.db.k, run.id, { phase: 'accounts' });
+    await updateOwnedRun(deps.db.k, run.id, holder.owner, holder.leaseMs, { phase: 'accounts' });
     current = (await getRunRow(deps.db.k, run.id))!;
   }
   return current;
 }
 
-async function readAccounts(deps: EngineDeps, app: ApplicationRow, connector: Connector, run: RunRow, options: RunOptions): Promise<RunRow> {
-  let current = run;
-  const it = limited(deps, app, connector.listAccounts(current.account_cursor, pageOptions(current)))[Symbol.asyncIterator]();
-  // The next page is read from the target while this one is written (two cores, two jobs).
-  let next = it.next();
-  try {
-    for (;;) {
-      const r = await next;
-      if (r.done) break;
-      const page = r.value;
-      next = it.next();
-      const status = await deps.db.tx(async (tx) => {
-        await stageAccounts(tx, app.id, run.id, page.items);
-        return updateRun(tx, run.id, { account_cursor: page.nextCursor, pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, phase: page.nextCursor === null ? 'apply' : 'accounts' });
-      });
-      current = { ...current, pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, account_cursor: page.nextCursor, phase: page.nextCursor === null ? 'apply' : 'accounts', status };
-      options.onPage?.(toRun(current));
-      if (status === 'stopping') return current;
-      checkAbort(options);
+async function readAccounts(deps: EngineDeps, app: ApplicationRow, connector: Connector, run: RunRow, holder: Holder, options: RunOptions): Promise<RunRow> {
+  // Each page is COPYed into staging on one dedicated connection, in the transaction that moves the cursor.
+  return withSession(deps.db, async (session) => {
+    let current = run;
+    const it = limited(deps, app, connector.listAccounts(current.account_cursor, pageOptions(current)))[Symbol.asyncIterator]();
+    // The next page is read from the target while this one is written (two cores, two jobs).
+    let next = it.next();
+    try {
+      for (;;) {
+        const r = await timed(options, 'accounts.read (waiting on the connector)', () => next);
+        if (r.done) break;
+        const page = r.value;
+        next = it.next();
+        const after = { pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, account_cursor: page.nextCursor, phase: page.nextCursor === null ? 'apply' : 'accounts' };
+        const status = await timed(options, 'accounts.write (staging page + cursor)', () =>
+          session.tx(async (tx) => {
+            await stageAccounts(tx, run.id, current.pages, page.items);
+            return updateOwnedRun(tx, run.id, holder.owner, holder.leaseMs, after);
+          }),
+        );
+        current = { ...current, ...after, status };
+        await options.onPage?.(toRun(current));
+        if (status === 'stopping') return current;
+        checkAbort(options);
+      }
+    } finally {
+      // A page read ahead and not written is read again by a resumed run; its failure is not this run's.
+      next.catch(() => undefined);
+      await it.return?.(undefined).catch(() => undefined);
     }
-  } finally {
-    // A page read ahead and not written is read again by a resumed run; its failure is not this run's.
-    next.catch(() => undefined);
-    await it.return?.(undefined).catch(() => undefined);
-  }
-  if (current.phase === 'accounts') {
-    await updateRun(deps.db.k, run.id, { phase: 'apply' });
-    current = { ...current, phase: 'apply' };
-  }
-  return current;
+    if (current.phase === 'accounts') {
+      await updateOwnedRun(session.k, run.id, holder.owner, holder.leaseMs, { phase: 'apply' });
+      current = { ...current, phase: 'apply' };
+    }
+    return current;
+  });
 }
 
-async function finishStopped(deps: EngineDeps, run: RunRow): Promise<ReconciliationRun> {
+async function finishStopped(deps: EngineDeps, run: RunRow, holder: Holder): Promise<ReconciliationRun> {
   await deps.db.tx(async (tx) => {
-    await updateRun(tx, run.id, { status: 'stopped', finished_at: new Date() });
+    await updateOwnedRun(tx, run.id, holder.owner, holder.leaseMs, { status: 'stopped', finished_at: new Date() });
     await clearStaging(tx, run.id);
   });
   return toRun((await getRunRow(deps.db.k, run.id))!);
@@ -180,28 +248,31 @@ async function finishStopped(deps: EngineDeps, run: RunRow): Promise<Reconciliat
 const share = (n: number, of: number): string => `${((n / Math.max(1, of)) * 100).toFixed(1)}%`;
 
 /** The set-based end of a run, in one transaction: a crash before its commit leaves the staged listing to apply again. */
-async function applyRun(deps: EngineDeps, app: ApplicationRow, run: RunRow): Promise<void> {
+async function applyRun(deps: EngineDeps, app: ApplicationRow, run: RunRow, holder: Holder, options: RunOptions): Promise<void> {
+  const t = <T>(name: string, fn: () => Promise<T>) => timed(options, `apply.${name}`, fn);
   const adoption = (app.adoption_policy as AdoptionPolicy | null) ?? DEFAULT_ADOPTION;
   const policy: RemediationPolicy = withRemediationDefaults(app.remediation_policy as Partial<RemediationPolicy> | null ?? undefined);
-  await deps.db.tx(async (tx) => {
+  await t('transaction (total)', () => deps.db.tx(async (tx) => {
+    // Held to the end of the transaction: a worker taking the run over waits, then finds it completed.
+    await lockOwnedRun(tx, run.id, holder.owner);
     const baseline = !(await hasCompletedRun(tx, app.id, run.id));
-    const before = await removalCandidates(tx, app.id, run.id);
+    const before = await t('compare the listing', () => compareListing(tx, app.id, run.id));
     // A read that suddenly returns far fewer accounts (a failed or truncated listing) must not look like mass deletion.
     const holdRemoval = before.missing > 0 && before.missing > run.safety_threshold * before.live;
     const reasons: string[] = [];
-    const listed = await applyListed(tx, app.id, run.id, baseline);
+    const listed = await t('new and changed accounts', () => applyListed(tx, app.id, run.id, baseline));
     let removed = 0;
     if (holdRemoval) {
-      await holdRemovals(tx, app.id, run.id, policy);
+      await t('hold removals', () => holdRemovals(tx, run.id, policy));
       reasons.push(`${before.missing} of ${before.live} accounts (${share(before.missing, before.live)}) were not listed, more than the safety threshold of ${share(run.safety_threshold, 1)}; they are marked removed only when an administrator confirms`);
-    } else removed = await markRemoved(tx, app.id, run.id, baseline);
+    } else removed = await t('mark removed', () => markRemoved(tx, run.id, baseline));
     // Many new rows leave the planner's statistics behind, and the correlation join would be
     // planned as a nested loop (minutes at 20,000 accounts instead of a second's hash join).
-    if (listed.new >= 1_000) await sql`analyze accounts`.execute(tx);
-    await markOrphans(tx, app.id);
-    await correlate(tx, app.id, adoption);
+    if (listed.new >= 1_000) await t('analyze', () => sql`analyze accounts`.execute(tx));
+    await t('orphans', () => markOrphans(tx, app.id));
+    await t('correlate', () => correlate(tx, app.id, adoption));
     if (!baseline) {
-      await createRemediations(tx, app.id, run.id, policy);
+      await t('create remediations', () => createRemediations(tx, app.id, run.id, policy));
       const counts = await stateCounts(tx, app.id);
       const total = counts.Matched + counts.Unmatched + counts.Unmanaged + counts.Orphan;
       const revoking = await revokedAccounts(tx, run.id);
@@ -209,11 +280,11 @@ async function applyRun(deps: EngineDeps, app: ApplicationRow, run: RunRow): Pro
         await holdRevokes(tx, run.id);
         reasons.push(`revoking would change or delete ${revoking} of ${total} accounts (${share(revoking, total)}), more than the safety threshold of ${share(run.safety_threshold, 1)}`);
       }
-      await applyApproved(tx, { applicationId: app.id, applicationName: app.name, schema: app.account_schema as AccountSchema | null, executePlan: deps.executePlan, createdBy: `reconciliation:${run.id}` }, { runId: run.id });
+      await t('apply approved', () => applyApproved(tx, { applicationId: app.id, applicationName: app.name, schema: app.account_schema as AccountSchema | null, executePlan: deps.executePlan, createdBy: `reconciliation:${run.id}` }, { runId: run.id }));
     }
     const counts = await stateCounts(tx, app.id);
     const rem = await countByStatus(tx, run.id);
-    await clearStaging(tx, run.id);
+    await t('clear staging', () => clearStaging(tx, run.id));
     await updateRun(tx, run.id, {
       status: 'completed',
       phase: 'done',
@@ -231,5 +302,5 @@ async function applyRun(deps: EngineDeps, app: ApplicationRow, run: RunRow): Pro
       last_error: null,
       finished_at: new Date(),
     });
-  });
+  }));
 }

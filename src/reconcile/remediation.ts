@@ -100,14 +100,13 @@ export async function createRemediations(db: Executor, applicationId: string, ru
     ) x`.execute(db);
 }
 
-/** Held removals: the accounts a run did not list, when marking them removed waits for confirmation. */
-export async function holdRemovals(db: Executor, applicationId: string, runId: string, policy: RemediationPolicy): Promise<number> {
+/** Held removals: the accounts a run did not list (`recon_missing`, see compareListing), when marking them removed waits for confirmation. */
+export async function holdRemovals(db: Executor, runId: string, policy: RemediationPolicy): Promise<number> {
   const r = await sql`
     insert into remediations (run_id, application_id, account_id, identity_id, change, entitlement, action, status)
     select ${runId}::uuid, a.application_id, a.id, a.identity_id, 'accountRemoved', null, ${policy.accountRemoved}, 'held'
     from accounts a
-    where a.application_id = ${applicationId}::uuid and a.removed_at is null
-      and not exists (select 1 from reconciliation_staging s where s.run_id = ${runId}::uuid and s.native_identity = a.native_identity)`.execute(db);
+    where a.id in (select m.id from recon_missing m) and a.removed_at is null`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }
 

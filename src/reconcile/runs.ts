@@ -103,3 +103,76 @@ export async function updateRun(db: Executor, id: string, set: Partial<Record<ke
     .executeTakeFirstOrThrow();
   return r.status as RunStatus;
 }
+
+/** The run is held by another worker whose lease has not ended: this one must not carry it out now. */
+export class RunLeased extends Error {
+  readonly owner: string | null;
+  readonly leaseUntil: Date | null;
+  constructor(runId: string, owner: string | null, leaseUntil: Date | null) {
+    super(`reconciliation run ${runId} is being carried out by ${owner ?? 'another worker'} (lease until ${leaseUntil?.toISOString() ?? 'unknown'})`);
+    this.name = 'RunLeased';
+    this.owner = owner;
+    this.leaseUntil = leaseUntil;
+  }
+}
+
+/** This worker's lease on the run was taken over by another (it outlived its lease): what it was writing is refused. */
+export class RunLeaseLost extends Error {
+  constructor(runId: string) {
+    super(`this worker no longer holds reconciliation run ${runId}: another worker took it over after its lease ended`);
+    this.name = 'RunLeaseLost';
+  }
+}
+
+const leaseEnd = (leaseMs: number) => sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`;
+
+/**
+ * Takes an active run for `owner` when nobody holds it, its holder's lease has ended, or
+ * `owner` holds it already: marks it running with a fresh lease and one more attempt. Returns
+ * the run as taken, or undefined when another worker holds it (or it has ended).
+ */
+export async function claimRun(db: Executor, id: string, owner: string, leaseMs: number): Promise<RunRow | undefined> {
+  return db
+    .updateTable('reconciliation_runs')
+    .set({
+      owner,
+      lease_until: leaseEnd(leaseMs),
+      status: sql<string>`case when status = 'queued' then 'running' else status end`,
+      started_at: sql<Date>`coalesce(started_at, now())`,
+      attempts: sql<number>`attempts + 1`,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('id', '=', id)
+    .where('status', 'in', [...ACTIVE_RUN_STATUSES])
+    .where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', owner), eb('lease_until', '<', sql<Date>`now()`)]))
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Marks progress of a run `owner` holds, renewing its lease; returns the run's status after the
+ * write. Throws RunLeaseLost (so the caller's transaction, with the page it wrote, rolls back)
+ * when another worker has taken the run over.
+ */
+export async function updateOwnedRun(db: Executor, id: string, owner: string, leaseMs: number, set: Partial<Record<keyof ReconciliationRunsTable, unknown>>): Promise<RunStatus> {
+  const r = await db
+    .updateTable('reconciliation_runs')
+    .set({ ...(set as object), lease_until: leaseEnd(leaseMs), updated_at: sql<Date>`now()` } as never)
+    .where('id', '=', id)
+    .where('owner', '=', owner)
+    .returning('status')
+    .executeTakeFirst();
+  if (!r) throw new RunLeaseLost(id);
+  return r.status as RunStatus;
+}
+
+/** Locks the run's row for the rest of the transaction, checking that `owner` still holds it (the apply step). */
+export async function lockOwnedRun(db: Executor, id: string, owner: string): Promise<void> {
+  const r = await db.selectFrom('reconciliation_runs').select('owner').where('id', '=', id).forUpdate().executeTakeFirst();
+  if (r?.owner !== owner) throw new RunLeaseLost(id);
+}
+
+/** Gives the run up (interrupted, or a retryable error): another worker may resume it at once. */
+export async function releaseRun(db: Executor, id: string, owner: string): Promise<void> {
+  await db.updateTable('reconciliation_runs').set({ owner: null, lease_until: null }).where('id', '=', id).where('owner', '=', owner).execute();
+}

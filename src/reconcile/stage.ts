@@ -1,11 +1,13 @@
 /**
  * Staging: each page a connector lists is written, as it comes, into the run's staging rows
- * in one statement, together with the run's cursor (one transaction), so a run killed at
+ * (COPY on PostgreSQL), together with the run's cursor (one transaction), so a run killed at
  * any point resumes after its last written page and nothing is counted twice. The snapshot
- * hash is computed by the database from jsonb's canonical text (keys in a fixed order).
+ * hash is the md5 of the account as jsonb text (keys in jsonb's fixed order), computed here.
  */
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { AccountItem, EntitlementItem, EntitlementRef } from '../connectors/index.ts';
+import { copyRows, type CopyValue } from '../store/copy.ts';
 import type { Executor } from '../store/db.ts';
 
 /** Entitlements in a fixed order, so the hash does not change when a target reorders them. */
@@ -32,24 +34,80 @@ function jsonAttributes(a: AccountItem['attributes']): Record<string, unknown> {
   return a;
 }
 
+/** A number as jsonb prints it: plain decimal digits, never an exponent. */
+function jsonbNumber(n: number): string {
+  const text = JSON.stringify(n);
+  const e = text.search(/e/i);
+  if (e < 0) return text;
+  const sign = text.startsWith('-') ? '-' : '';
+  const mantissa = text.slice(sign.length, e);
+  const exp = Number(text.slice(e + 1));
+  const point = mantissa.indexOf('.');
+  const digits = mantissa.replace('.', '');
+  const at = (point < 0 ? mantissa.length : point) + exp;
+  if (at <= 0) return `${sign}0.${'0'.repeat(-at)}${digits}`;
+  if (at >= digits.length) return `${sign}${digits}${'0'.repeat(at - digits.length)}`;
+  return `${sign}${digits.slice(0, at)}.${digits.slice(at)}`;
+}
+
+/** jsonb orders object keys by their length in UTF-8 bytes, then bytewise. */
+function jsonbKeyOrder(a: string, b: string): number {
+  const la = Buffer.byteLength(a);
+  const lb = Buffer.byteLength(b);
+  if (la !== lb) return la - lb;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
 /**
- * Writes one page of listed accounts into the run's staging rows: the key and hash of each,
- * and the account itself only where the hash differs from the stored account's (or the
- * account was marked removed). A page written before (a resumed run) is ignored.
+ * A JSON value as PostgreSQL prints it as jsonb (`value::jsonb::text`): keys in jsonb's order,
+ * `", "` and `": "` between items, numbers without exponents. The snapshot hash is the md5 of
+ * this text, so hashes computed here equal the ones earlier versions had the database compute.
  */
-export async function stageAccounts(db: Executor, applicationId: string, runId: string, items: readonly AccountItem[]): Promise<number> {
+export function jsonbText(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? jsonbNumber(value) : 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : jsonbText(v))).join(', ')}]`;
+  if (typeof value === 'object') {
+    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
+    keys.sort(jsonbKeyOrder);
+    return `{${keys.map((k) => `${JSON.stringify(k)}: ${jsonbText((value as Record<string, unknown>)[k])}`).join(', ')}}`;
+  }
+  return 'null';
+}
+
+/** The snapshot hash of a listed account: md5 of its attributes, flags and (sorted) entitlements as jsonb text. */
+export function snapshotHash(attributes: Record<string, unknown>, enabled: boolean, locked: boolean, entitlements: readonly EntitlementRef[]): string {
+  return createHash('md5').update(jsonbText([attributes, enabled, locked, entitlements])).digest('hex');
+}
+
+const STAGING_COLUMNS = ['run_id', 'page', 'native_identity', 'attributes', 'enabled', 'locked', 'entitlements', 'hash'] as const;
+
+/**
+ * Writes one page of listed accounts into the run's staging rows (COPY on PostgreSQL when `db`
+ * is a session's transaction): each account with its snapshot hash, which the apply step
+ * compares with the stored account's. An account listed twice on one page is written once.
+ */
+export async function stageAccounts(db: Executor, runId: string, page: number, items: readonly AccountItem[]): Promise<number> {
   if (items.length === 0) return 0;
-  const rows = items.map((a) => ({ n: a.nativeIdentity, a: jsonAttributes(a.attributes), e: a.enabled, l: a.locked, g: sortedEntitlements(a.entitlements) }));
-  const r = await sql`
-    insert into reconciliation_staging (run_id, native_identity, attributes, enabled, locked, entitlements, hash)
-    select ${runId}::uuid, x.n,
-      case when differs then x.a end, case when differs then x.e end, case when differs then x.l end, case when differs then x.g end, h.hash
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(n text, a jsonb, e boolean, l boolean, g jsonb)
-    cross join lateral (select md5(jsonb_build_array(x.a, x.e, x.l, x.g)::text) as hash) h
-    left join accounts t on t.application_id = ${applicationId}::uuid and t.native_identity = x.n
-    cross join lateral (select t.hash is distinct from h.hash or t.removed_at is not null as differs) d
-    on conflict (run_id, native_identity) do nothing`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+  const seen = new Set<string>();
+  const rows: CopyValue[][] = [];
+  for (const a of items) {
+    if (seen.has(a.nativeIdentity)) continue;
+    seen.add(a.nativeIdentity);
+    const attributes = jsonAttributes(a.attributes);
+    const entitlements = sortedEntitlements(a.entitlements);
+    rows.push([runId, page, a.nativeIdentity, attributes, a.enabled, a.locked, entitlements, snapshotHash(attributes, a.enabled, a.locked, entitlements)]);
+  }
+  return copyRows(db, 'reconciliation_staging', STAGING_COLUMNS, rows);
+}
+
+/** Whether the run has staged rows (a server crash empties the unlogged staging table). */
+export async function hasStagedRows(db: Executor, runId: string): Promise<boolean> {
+  const r = await db.selectFrom('reconciliation_staging').select('run_id').where('run_id', '=', runId).limit(1).executeTakeFirst();
+  return r !== undefined;
 }
 
 /** Writes a page of the entitlements the application offers: new ones inserted, names and descriptions kept current. */

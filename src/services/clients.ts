@@ -49,9 +49,12 @@ export interface ClientService {
   /** The client a bearer token belongs to, or undefined; compares hashes in constant time. */
   authenticate(token: string): Promise<ApiClient | undefined>;
   count(): Promise<number>;
+  /** Calls `listener` with a client's id each time this service has revoked it (after the commit). */
+  onRevoke(listener: (clientId: string) => void): void;
 }
 
 export function createClientService(db: Db): ClientService {
+  const revokeListeners: ((clientId: string) => void)[] = [];
   const validate = (name: string, privileges: string[]): Privilege[] => {
     if (!/^[\w .@-]{1,100}$/.test(name)) {
       throw new StewardError('request.invalid', 'name: 1 to 100 letters, digits, spaces and . _ @ -', { problems: [{ code: 'request.invalid', field: 'name', message: 'must be 1 to 100 letters, digits, spaces and . _ @ -' }] });
@@ -113,7 +116,7 @@ export function createClientService(db: Db): ClientService {
       return toClient(r);
     },
     async revoke(actor, id) {
-      return db.tx(async (trx) => {
+      const client = await db.tx(async (trx) => {
         const before = await trx.selectFrom('api_clients').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
         if (!before) throw new StewardError('client.not_found', `no API client has id ${id}`);
         if (before.revoked_at) return toClient(before);
@@ -121,6 +124,8 @@ export function createClientService(db: Db): ClientService {
         await appendAudit(trx, [{ actor: actorLabel(actor), action: 'client.revoke', objectType: 'client', objectId: id, before: toClient(before), after: toClient(r) }]);
         return toClient(r);
       });
+      for (const l of revokeListeners) l(client.id);
+      return client;
     },
     async authenticate(token) {
       if (token.length < MIN_CHOSEN_TOKEN || token.length > 512) return undefined;
@@ -134,6 +139,9 @@ export function createClientService(db: Db): ClientService {
     async count() {
       const r = await db.k.selectFrom('api_clients').select((eb) => eb.fn.countAll<number>().as('n')).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
       return Number(r.n);
+    },
+    onRevoke(listener) {
+      revokeListeners.push(listener);
     },
   };
 }

@@ -5,10 +5,11 @@ import { StewardError } from '../domain/errors.ts';
 import { ENTERPRISE_USER_URN } from '../domain/identity.ts';
 import { applyPatch } from '../scim/index.ts';
 import { appendAudit, type AuditInput } from '../store/audit.ts';
+import { batchReads } from './batch-reads.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../store/errors.ts';
 import { identityColumns } from '../store/identities.ts';
-import { countIdentityRows, directReportRows, existingIdentityIds, identityWithRelations, isUuid, lockIdentityRow, lockManagerGraph, managerChainReaches, pageIdentityRows } from '../store/identity-repo.ts';
+import { countIdentityRows, directReportRows, existingIdentityIds, identitiesWithRelations, isUuid, lockIdentityRow, lockManagerGraph, managerChainReaches, pageIdentityRows } from '../store/identity-repo.ts';
 import type { IdentityRow } from '../store/tables.ts';
 import { buildIdentityRecords, identityFilterMapping, storedIdentityResource, toIdentityRecords, type IdentityRecord, type ReadOptions } from './identity-records.ts';
 import { validateIdentity, type ValidIdentity } from './identity-validate.ts';
@@ -79,6 +80,9 @@ const auditView = (r: IdentityRecord) => ({ id: r.id, version: r.version, ...r.r
 /** Builds the identity service over the database. */
 export function createIdentityService(db: Db): IdentityService {
   const one = async (ex: Executor, row: IdentityRow, opts: ReadOptions = {}) => (await toIdentityRecords(ex, [row], opts))[0]!;
+  // Reads of single identities made at the same time share one query (ids are lower case
+  // in the table). The embedded database runs one query at a time: one batch in flight.
+  const readOne = batchReads((ids: string[]) => identitiesWithRelations(db.k, ids), { maxInFlight: db.kind === 'pglite' ? 1 : 4 });
 
   // The write shared by PUT and PATCH: nothing is written when nothing changed.
   async function writeReplacement(trx: Executor, actor: Actor, row: IdentityRow, v: ValidIdentity): Promise<IdentityRecord> {
@@ -125,7 +129,7 @@ export function createIdentityService(db: Db): IdentityService {
     },
 
     async get(id, opts) {
-      const found = await identityWithRelations(db.k, id);
+      const found = isUuid(id) ? await readOne(id.toLowerCase()) : undefined;
       if (!found) throw notFound(id);
       const managers = new Map(found.row.manager_id && found.managerName !== undefined ? [[found.row.manager_id, found.managerName]] : []);
       return buildIdentityRecords([found.row], managers, opts?.groups ? found.groups : [], opts)[0]!;

@@ -102,21 +102,33 @@ export async function countIdentityRows(db: Executor, where: RawBuilder<SqlBool>
   return Number(r.n);
 }
 
-/** One identity with its manager's name and its groups, in one round trip (the hot read path). */
-export async function identityWithRelations(db: Executor, id: string): Promise<{ row: IdentityRow; managerName: string | undefined; groups: GroupRef[] } | undefined> {
-  if (!isUuid(id)) return undefined;
+export interface IdentityWithRelations {
+  row: IdentityRow;
+  managerName: string | undefined;
+  groups: GroupRef[];
+}
+
+/**
+ * Identities with their managers' names and their groups, in one round trip whatever
+ * their number (the hot read path: GET /Users/{id} batches its reads through this).
+ */
+export async function identitiesWithRelations(db: Executor, ids: readonly string[]): Promise<Map<string, IdentityWithRelations>> {
+  const valid = [...new Set(ids.filter(isUuid).map((i) => i.toLowerCase()))];
+  const out = new Map<string, IdentityWithRelations>();
+  if (valid.length === 0) return out;
   const r = await sql<IdentityRow & { manager_name: string | null; group_refs: { id: string; display_name: string }[] }>`
     select i.*, coalesce(m.display_name, m.user_name) as manager_name,
       coalesce((select json_agg(json_build_object('id', g.id, 'display_name', g.display_name) order by g.display_name, g.id)
                 from group_members gm join groups g on g.id = gm.group_id where gm.identity_id = i.id), '[]'::json) as group_refs
     from identities i left join identities m on m.id = i.manager_id
-    where i.id = ${id}`.execute(db);
-  const found = r.rows[0];
-  if (!found) return undefined;
-  const { manager_name, group_refs, ...row } = found;
-  return {
-    row: row,
-    managerName: manager_name ?? undefined,
-    groups: group_refs.map((g) => ({ identityId: row.id, groupId: g.id, displayName: g.display_name })),
-  };
+    where i.id = any(${valid}::uuid[])`.execute(db);
+  for (const found of r.rows) {
+    const { manager_name, group_refs, ...row } = found;
+    out.set(row.id, {
+      row,
+      managerName: manager_name ?? undefined,
+      groups: group_refs.map((g) => ({ identityId: row.id, groupId: g.id, displayName: g.display_name })),
+    });
+  }
+  return out;
 }

@@ -290,10 +290,14 @@ export interface ReconciliationRunsTable {
   started_at: Date | null;
   finished_at: Date | null;
   updated_at: UpdatedAt;
+  /** The worker carrying the run out, and until when its lease holds (renewed with each page). */
+  owner: string | null;
+  lease_until: Date | null;
 }
 
 export interface ReconciliationStagingTable {
   run_id: string;
+  page: Generated<number>;
   native_identity: string;
   attributes: Json<Record<string, unknown>> | null;
   enabled: boolean | null;

@@ -28,7 +28,7 @@ const CreateClient = Type.Object(
 const toWire = (c: ApiClient) => c;
 
 /** API clients: machine callers with a token and privileges (admin only). */
-export function clientRoutes({ services, auth }: RouteDeps): RouteSpec[] {
+export function clientRoutes({ services }: RouteDeps): RouteSpec[] {
   return [
     {
       method: 'POST',
@@ -74,9 +74,8 @@ export function clientRoutes({ services, auth }: RouteDeps): RouteSpec[] {
       tags: ['clients'],
       schema: { params: IdParam('clientId'), response: { 200: Client, ...errors(404) } },
       handler: async (req) => {
-        const revoked = await services.clients.revoke(actorOf(req), (req.params as { clientId: string }).clientId);
-        auth.forget();
-        return toWire(revoked);
+        // The authenticator drops the client's cached tokens as soon as the revocation commits.
+        return toWire(await services.clients.revoke(actorOf(req), (req.params as { clientId: string }).clientId));
       },
     },
   ];

@@ -5,6 +5,7 @@ import * as workflows from './20261124T090000_workflows.ts';
 import * as reconciliation from './20261124T100000_reconciliation.ts';
 import * as lifecycle from './20261124T110000_lifecycle.ts';
 import * as lifecycleRecomputes from './20261125T090000_lifecycle_recomputes.ts';
+import * as reconciliationCopyLease from './20261125T100000_reconciliation_copy_lease.ts';
 
 /** Every migration, by its immutable timestamped name; applied in name order. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '20261124T100000_reconciliation': reconciliation,
   '20261124T110000_lifecycle': lifecycle,
   '20261125T090000_lifecycle_recomputes': lifecycleRecomputes,
+  '20261125T100000_reconciliation_copy_lease': reconciliationCopyLease,
 };
