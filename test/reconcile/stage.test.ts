@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AccountItem } from '../../src/connectors/index.ts';
 import { jsonbText, snapshotHash, stageAccounts } from '../../src/reconcile/stage.ts';
 import { withSession } from '../../src/store/copy.ts';
 import type { Db } from '../../src/store/db.ts';
@@ -35,7 +36,7 @@ describe.each(testDbKinds())('staging on %s', (kind) => {
   it('the snapshot hash equals md5 of jsonb_build_array(attributes, enabled, locked, entitlements)::text (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.dictionary(fc.string(), fc.jsonValue()).filter(noNul), fc.boolean(), fc.boolean(), async (attributes, enabled, locked) => {
-        const entitlements = [{ kind: 'group', nativeValue: 'cn=ops' }];
+        const entitlements = [{ kind: 'group' as const, nativeValue: 'cn=ops' }];
         // Through JSON first, as the value reaches the database: -0 and the like as JSON has them.
         const a = JSON.parse(JSON.stringify(attributes)) as Record<string, unknown>;
         expect(snapshotHash(a, enabled, locked, entitlements)).toBe(await dbHash(a, enabled, locked, entitlements));
@@ -47,7 +48,7 @@ describe.each(testDbKinds())('staging on %s', (kind) => {
   it('a page is staged with every value intact, each account once, in the transaction that writes it', async () => {
     const runId = '00000000-0000-4000-8000-000000000001';
     const hostile = 'a\tb\nc\\d \\N "q" \'s\' 🙂';
-    const items = [
+    const items: AccountItem[] = [
       { nativeIdentity: hostile, attributes: { [hostile]: hostile, list: [hostile, 'x'] }, enabled: true, locked: false, entitlements: [{ kind: 'group' as const, nativeValue: 'b' }, { kind: 'group' as const, nativeValue: 'a' }] },
       { nativeIdentity: 'twice', attributes: { v: 1 }, enabled: false, locked: true, entitlements: [] },
       { nativeIdentity: 'twice', attributes: { v: 2 }, enabled: false, locked: true, entitlements: [] },
