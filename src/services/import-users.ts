@@ -7,7 +7,8 @@ import { canonicalJson } from '../domain/canonical-json.ts';
 import { StewardError } from '../domain/errors.ts';
 import { ENTERPRISE_USER_URN, type IdentityResource } from '../domain/identity.ts';
 import { appendAudit, type AuditInput } from '../store/audit.ts';
-import type { Db, Executor } from '../store/db.ts';
+import { copyRows, withSession, type Session } from '../store/copy.ts';
+import type { Db, DbKind, Executor } from '../store/db.ts';
 import { identitiesByExternalIds, identitiesByUserNames, identityColumns } from '../store/identities.ts';
 import { isUniqueViolation } from '../store/errors.ts';
 import type { IdentityRow } from '../store/tables.ts';
@@ -71,6 +72,11 @@ interface Planned {
  * is retried row by row, so one bad row never stops or half-writes the others.
  */
 export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncIterable<string | Buffer>, opts: ImportOptions): Promise<ImportReport> {
+  // Writes go through one session so that, on PostgreSQL, rows are COPYed inside each batch's transaction.
+  return withSession(db, (session) => importWith(db, session, actor, input, opts));
+}
+
+async function importWith(db: Db, session: Session, actor: Actor, input: Readable | AsyncIterable<string | Buffer>, opts: ImportOptions): Promise<ImportReport> {
   const report: ImportReport = { rows: 0, created: 0, updated: 0, unchanged: 0, rejectedCount: 0, rejected: [], warnings: [], ignoredColumns: [] };
   const reject = (p: RowProblem) => {
     report.rejectedCount++;
@@ -121,7 +127,7 @@ export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncI
     const prepared = await prepareBatch(db, rows, opts, report, reject, pendingManagers);
     await settle();
     inflightKeys = keys;
-    inflight = commitBatch(db, label, prepared, report, reject)
+    inflight = commitBatch(session, db.kind, label, prepared, report, reject)
       .then(() => opts.onProgress?.({ rows: report.rows, created: report.created, updated: report.updated, unchanged: report.unchanged, rejected: report.rejectedCount }))
       .catch((e: unknown) => {
         failure = e instanceof Error ? e : new Error(String(e));
@@ -168,7 +174,7 @@ export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncI
   if (!columns) throw new StewardError('import.invalid_csv', 'the CSV is empty: it needs a header row naming its columns');
   await flush();
   await settle();
-  await resolveManagers(db, label, pendingManagers, opts, report);
+  await resolveManagers(session, label, pendingManagers, opts, report);
   report.rejected.sort((a, b) => a.line - b.line);
   report.warnings.sort((a, b) => a.line - b.line);
   return report;
@@ -258,10 +264,10 @@ async function prepareBatch(
 }
 
 /** Writes a prepared batch in one transaction, or row by row when the batch breaks a constraint. */
-async function commitBatch(db: Db, actor: string, { inserts, updates }: PreparedBatch, report: ImportReport, reject: (p: RowProblem) => void): Promise<void> {
+async function commitBatch(db: Session, kind: DbKind, actor: string, { inserts, updates }: PreparedBatch, report: ImportReport, reject: (p: RowProblem) => void): Promise<void> {
   try {
     await db.tx(async (trx) => {
-      await writeRows(trx, actor, inserts, updates);
+      await writeRows(trx, kind, actor, inserts, updates);
     });
     report.created += inserts.length;
     report.updated += updates.length;
@@ -269,7 +275,7 @@ async function commitBatch(db: Db, actor: string, { inserts, updates }: Prepared
     // Something in the batch broke a constraint: find which rows, one transaction each.
     for (const p of [...inserts, ...updates]) {
       try {
-        await db.tx((trx) => writeRows(trx, actor, p.existing ? [] : [p], p.existing ? [p] : []));
+        await db.tx((trx) => writeRows(trx, kind, actor, p.existing ? [] : [p], p.existing ? [p] : []));
         if (p.existing) report.updated++;
         else report.created++;
       } catch (err) {
@@ -332,20 +338,35 @@ const RECORD_COLUMNS = sql.raw(
 /** Lets pending I/O (other requests) run between stretches of CPU work. */
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
-async function writeRows(trx: Executor, actor: string, inserts: Planned[], updates: Planned[]): Promise<void> {
+const INSERT_COLUMNS = ['id', 'manager_id', 'user_name', 'external_id', 'active', 'kind', 'status', 'display_name', 'given_name', 'family_name', 'email', 'department', 'title', 'employee_number', 'data'];
+
+async function writeRows(trx: Executor, kind: DbKind, actor: string, inserts: Planned[], updates: Planned[]): Promise<void> {
   const events: AuditInput[] = [];
   if (inserts.length > 0) {
-    const recs = inserts.map((p) => {
-      const { data: _d, ...cols } = identityColumns(p.resource, p.managerId ?? null);
-      return { id: p.id, ...cols, data: p.resource };
-    });
-    // One JSON parameter for the whole batch: the same fast path on PostgreSQL and PGlite.
-    const created = await sql<{ id: string; user_name: string; data: IdentityResource }>`
-      insert into identities (id, manager_id, user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data)
-      select id, manager_id, user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data
-      from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as x(id uuid, manager_id uuid, ${RECORD_COLUMNS})
-      returning id, user_name, data`.execute(trx);
-    for (const c of created.rows) events.push({ actor, action: 'identity.create', objectType: 'identity', objectId: c.id, after: c.data });
+    if (kind === 'postgres') {
+      // COPY straight into the table, in this transaction: no JSON for the server to parse.
+      // The statement-level triggers see the rows as they would an INSERT's.
+      await copyRows(
+        trx,
+        'identities',
+        INSERT_COLUMNS,
+        inserts.map((p) => {
+          const c = identityColumns(p.resource, p.managerId ?? null);
+          return [p.id, c.manager_id, c.user_name, c.external_id, c.active, c.kind, c.status, c.display_name, c.given_name, c.family_name, c.email, c.department, c.title, c.employee_number, c.data];
+        }),
+      );
+    } else {
+      const recs = inserts.map((p) => {
+        const { data: _d, ...cols } = identityColumns(p.resource, p.managerId ?? null);
+        return { id: p.id, ...cols, data: p.resource };
+      });
+      // One JSON parameter for the whole batch: PGlite's fast path.
+      await sql`
+        insert into identities (id, manager_id, user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data)
+        select id, manager_id, user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data
+        from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as x(id uuid, manager_id uuid, ${RECORD_COLUMNS})`.execute(trx);
+    }
+    for (const p of inserts) events.push({ actor, action: 'identity.create', objectType: 'identity', objectId: p.id!, after: p.resource });
   }
   if (updates.length > 0) {
     const recs = updates.map((p) => {
@@ -361,11 +382,11 @@ async function writeRows(trx: Executor, actor: string, inserts: Planned[], updat
     for (const p of updates) events.push({ actor, action: 'identity.update', objectType: 'identity', objectId: p.existing!.id, before: p.existing!.data, after: p.resource });
   }
   await yieldToLoop();
-  await appendAudit(trx, events);
+  await appendAudit(trx, events, { copy: kind === 'postgres' });
 }
 
 /** Points each imported identity at its manager, once every row is in (managers may come later in the file). */
-async function resolveManagers(db: Db, actor: string, pending: { key: string; manager: string; line: number }[], opts: ImportOptions, report: ImportReport): Promise<void> {
+async function resolveManagers(db: Session, actor: string, pending: { key: string; manager: string; line: number }[], opts: ImportOptions, report: ImportReport): Promise<void> {
   const managerColumn = sql.raw(opts.managerKey === 'externalId' ? 'm.external_id = x.manager' : opts.managerKey === 'employeeNumber' ? 'm.employee_number = x.manager' : 'lower(m.user_name) = lower(x.manager)');
   const selfColumn = sql.raw(opts.key === 'externalId' ? 'i.external_id = x.key' : 'lower(i.user_name) = lower(x.key)');
   for (let i = 0; i < pending.length; i += 5000) {

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, testDbKinds } from '../../test/support/db.ts';
+import { withSession } from './copy.ts';
 import type { Db } from './db.ts';
-import { appendAudit, listAudit, verifyAudit } from './audit.ts';
+import { appendAudit, auditHash, listAudit, verifyAudit } from './audit.ts';
 
 describe.each(testDbKinds())('audit chain on %s', (kind) => {
   let db: Db;
@@ -54,5 +55,38 @@ describe.each(testDbKinds())('audit chain on %s', (kind) => {
       }),
     ).rejects.toThrow('boom');
     expect((await listAudit(db.k, { limit: 100 })).length).toBe(before);
+  });
+
+  it('writes the same events through copyRows (COPY in a session on PostgreSQL) as through its JSON statement', async () => {
+    const events = [
+      { actor: 'client:c', action: 'identity.create', objectType: 'identity', objectId: 'c1', after: { userName: 'tab\there', note: 'back\\slash\nnew line', n: 1.5 } },
+      { actor: 'client:c', action: 'identity.update', objectType: 'identity', objectId: 'c1', before: { userName: 'tab\there' }, after: ['a', null, true] },
+      { actor: 'client:c', action: 'identity.delete', objectType: 'identity', objectId: null, before: 'a string' },
+    ];
+    // Both ways onto the same chain: the JSON statement, then copyRows; the two runs must match.
+    const seen = (await listAudit(db.k, { limit: 1000 })).length;
+    await db.tx((trx) => appendAudit(trx, events));
+    await withSession(db, (s) => s.tx((trx) => appendAudit(trx, events, { copy: true })));
+    const strip = (rows: Awaited<ReturnType<typeof listAudit>>) => rows.map(({ id: _i, seq: _s, at: _a, hash: _h, prev_hash: _p, ...rest }) => rest);
+    const all = await listAudit(db.k, { limit: 1000 });
+    expect(all).toHaveLength(seen + 6);
+    const [plain, copied] = [all.slice(seen, seen + 3), all.slice(seen + 3)];
+    expect(strip(copied)).toEqual(strip(plain));
+    expect(copied[2]!.after).toBeNull();
+    expect(copied[0]!.prev_hash).toBe(plain[2]!.hash);
+    // The stored rows give back the hashes they were written with (what verifyAudit checks).
+    for (const e of copied) {
+      expect(auditHash(e.prev_hash, { at: e.at, actor: e.actor, action: e.action, objectType: e.object_type, objectId: e.object_id, before: e.before, after: e.after })).toBe(e.hash);
+    }
+    // Rolled back with its transaction, like the JSON statement.
+    await expect(
+      withSession(db, (s) =>
+        s.tx(async (trx) => {
+          await appendAudit(trx, events, { copy: true });
+          throw new Error('boom');
+        }),
+      ),
+    ).rejects.toThrow('boom');
+    expect(await listAudit(db.k, { limit: 1000 })).toHaveLength(seen + 6);
   });
 });
