@@ -215,6 +215,9 @@ async function readAccounts(deps: EngineDeps, app: ApplicationRow, connector: Co
         const after = { pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, account_cursor: page.nextCursor, phase: page.nextCursor === null ? 'apply' : 'accounts' };
         const status = await timed(options, 'accounts.write (staging page + cursor)', () =>
           session.tx(async (tx) => {
+            // No wait for the WAL flush: staging is unlogged, so a crash that loses this commit
+            // empties staging too, and the run then reads its listing again (checkStaging).
+            await sql`set local synchronous_commit = off`.execute(tx);
             await stageAccounts(tx, run.id, current.pages, page.items);
             return updateOwnedRun(tx, run.id, holder.owner, holder.leaseMs, after);
           }),

@@ -58,6 +58,14 @@ function jsonbKeyOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
+/** The same order for ASCII keys (UTF-16 units are then the UTF-8 bytes), without encoding them. */
+const asciiKeyOrder = (a: string, b: string): number => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /**
  * A JSON value as PostgreSQL prints it as jsonb (`value::jsonb::text`): keys in jsonb's order,
  * `", "` and `": "` between items, numbers without exponents. The snapshot hash is the md5 of
@@ -72,15 +80,22 @@ export function jsonbText(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : jsonbText(v))).join(', ')}]`;
   if (typeof value === 'object') {
     const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
-    keys.sort(jsonbKeyOrder);
+    keys.sort(keys.every(isAscii) ? asciiKeyOrder : jsonbKeyOrder);
     return `{${keys.map((k) => `${JSON.stringify(k)}: ${jsonbText((value as Record<string, unknown>)[k])}`).join(', ')}}`;
   }
   return 'null';
 }
 
+/** jsonbText of sorted entitlement references, whose two keys are always in this order. */
+const entitlementsText = (refs: readonly EntitlementRef[]): string => `[${refs.map((r) => `{"kind": ${JSON.stringify(r.kind)}, "nativeValue": ${JSON.stringify(r.nativeValue)}}`).join(', ')}]`;
+
+/** md5 of `jsonb_build_array(attributes, enabled, locked, entitlements)::text`, from the two values' jsonb text. */
+const hashOfTexts = (attributes: string, enabled: boolean, locked: boolean, entitlements: string): string =>
+  createHash('md5').update(`[${attributes}, ${enabled ? 'true' : 'false'}, ${locked ? 'true' : 'false'}, ${entitlements}]`).digest('hex');
+
 /** The snapshot hash of a listed account: md5 of its attributes, flags and (sorted) entitlements as jsonb text. */
 export function snapshotHash(attributes: Record<string, unknown>, enabled: boolean, locked: boolean, entitlements: readonly EntitlementRef[]): string {
-  return createHash('md5').update(jsonbText([attributes, enabled, locked, entitlements])).digest('hex');
+  return hashOfTexts(jsonbText(attributes), enabled, locked, entitlementsText(entitlements));
 }
 
 const STAGING_COLUMNS = ['run_id', 'page', 'native_identity', 'attributes', 'enabled', 'locked', 'entitlements', 'hash'] as const;
@@ -97,9 +112,10 @@ export async function stageAccounts(db: Executor, runId: string, page: number, i
   for (const a of items) {
     if (seen.has(a.nativeIdentity)) continue;
     seen.add(a.nativeIdentity);
-    const attributes = jsonAttributes(a.attributes);
-    const entitlements = sortedEntitlements(a.entitlements);
-    rows.push([runId, page, a.nativeIdentity, attributes, a.enabled, a.locked, entitlements, snapshotHash(attributes, a.enabled, a.locked, entitlements)]);
+    // The jsonb text is both what the hash is made of and what the jsonb columns are given.
+    const attributes = jsonbText(jsonAttributes(a.attributes));
+    const entitlements = entitlementsText(sortedEntitlements(a.entitlements));
+    rows.push([runId, page, a.nativeIdentity, attributes, a.enabled, a.locked, entitlements, hashOfTexts(attributes, a.enabled, a.locked, entitlements)]);
   }
   return copyRows(db, 'reconciliation_staging', STAGING_COLUMNS, rows);
 }
