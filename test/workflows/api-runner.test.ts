@@ -170,6 +170,8 @@ describe.each(testDbKinds())('api runner on SCIM (%s)', (dbKind) => {
     const row = await accountRow(db, w.appId, identityId);
     expect(row).toMatchObject({ native_identity: made.id, state: 'Matched', enabled: true });
     expect(row!.attributes.userName).toBe(userName);
+    // Made as asked: the row follows from the request, without reading the user back.
+    expect(server.requests().filter((r) => r.method === 'GET' && r.path.includes(made.id))).toEqual([]);
   });
 
   it('a resumed create finds the account the first attempt made instead of making a second', async () => {

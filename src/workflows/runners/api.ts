@@ -10,7 +10,9 @@
  * Each effect happens once from the target's view: a Create looks the account up first when
  * an earlier attempt may have made it (resumed, retried, or known to Steward), and a
  * conflict is settled by looking it up; membership and state changes are idempotent on the
- * target. After a change Steward's account row is written from what the target reads back.
+ * target. After a change done in full, Steward's account row is written from the request
+ * itself (the plan semantics over the stored row); after a partial one, from what the target
+ * reads back. Attributes the target sets by itself reach Steward at the next reconciliation.
  * Failures are thrown as ConnectorErrors, classified, for the executor to retry or give up.
  */
 import {
@@ -309,7 +311,11 @@ async function createOnce(env: Env, request: AccountRequest): Promise<ScriptOutc
     throw applyErrorToConnectorError(result.error, 'Create failed without a reason from the connector');
   }
   const nativeIdentity = result.nativeIdentity ?? request.nativeIdentity ?? '';
-  if (nativeIdentity !== '') await syncAccount(env, 'Create', nativeIdentity);
+  if (nativeIdentity !== '') {
+    // Made as asked: the row follows from the request (as for a Modify); otherwise read back.
+    if (result.requests.every((r) => r.status !== 'failed')) await recordApplied(env, request, nativeIdentity);
+    else await syncAccount(env, 'Create', nativeIdentity);
+  }
   return { status: 'succeeded', output: { nativeIdentity, result: result.status } };
 }
 
