@@ -4,7 +4,7 @@ import { createServices, type Services, type WorkflowOptions } from '../services
 import { createSecretBox } from '../store/crypto.ts';
 import { migrate, openDb } from '../store/db.ts';
 import { ALL_RUNNERS } from '../workflows/runners/all.ts';
-import { GRACE_QUEUE, RULE_RECOMPUTE_QUEUE, RULE_RECOMPUTE_SETTINGS, graceScheduler, recomputeSender, startLifecycleWorker, type LifecycleWorker } from '../lifecycle/index.ts';
+import { GRACE_QUEUE, GRACE_SETTINGS, RULE_RECOMPUTE_QUEUE, RULE_RECOMPUTE_SETTINGS, graceScheduler, recomputeSender, startLifecycleWorker, type LifecycleWorker } from '../lifecycle/index.ts';
 import { RECOMPUTE_QUEUE, RUN_QUEUE, RUN_QUEUE_SETTINGS, SCHEDULE_QUEUE, registerReconcileWorkers } from '../reconcile/index.ts';
 import { APPROVAL_NOTIFY_QUEUE, APPROVAL_NOTIFY_SETTINGS, APPROVAL_SWEEP_QUEUE, APPROVAL_SWEEP_SETTINGS, FLOW_QUEUE, flowQueueSettings } from '../workflows/index.ts';
 import type { Config } from './config.ts';
@@ -86,7 +86,7 @@ async function declareQueues(queue: JobQueue, config: Config): Promise<void> {
   await queue.declare(FLOW_QUEUE, flowQueueSettings(config.scriptTimeoutSeconds));
   await queue.declare(APPROVAL_NOTIFY_QUEUE, APPROVAL_NOTIFY_SETTINGS);
   await queue.declare(APPROVAL_SWEEP_QUEUE, APPROVAL_SWEEP_SETTINGS);
-  await queue.declare(GRACE_QUEUE, { retryLimit: 50 });
+  await queue.declare(GRACE_QUEUE, GRACE_SETTINGS);
   await queue.declare(RULE_RECOMPUTE_QUEUE, RULE_RECOMPUTE_SETTINGS);
   await queue.declare(RUN_QUEUE, RUN_QUEUE_SETTINGS);
   await queue.declare(SCHEDULE_QUEUE);

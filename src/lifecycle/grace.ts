@@ -12,12 +12,15 @@ import type { AccountRequest, ProvisioningPlan } from '../plan/index.ts';
 // Straight from the compiler's module: services/index.ts builds the lifecycle service, so going through it would be a cycle.
 import { compilePlans } from '../services/plan-compile.ts';
 import { appendAudit, type AuditInput } from '../store/audit.ts';
+import type { QueueSettings } from '../jobs/index.ts';
 import type { Executor } from '../store/db.ts';
 import { accountsByKeys, applicationsByIds, applicationsByNames } from '../store/plans.ts';
 import type { ApplicationRow } from '../store/tables.ts';
 
 /** The queue whose jobs end grace periods. */
 export const GRACE_QUEUE = 'lifecycle-grace';
+/** Its settings (the worker and the runtime declare it from this one constant): a failing end of a grace period is tried again, up to 50 times. */
+export const GRACE_SETTINGS: QueueSettings = { retryLimit: 50 };
 
 /** Schedules the end of one grace period inside the transaction that starts it. */
 export type ScheduleGraceEnd = (trx: Executor, deprovisioningId: string, dueAt: Date) => Promise<void>;

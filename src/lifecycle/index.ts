@@ -7,7 +7,7 @@ export { CONDITION_ATTRIBUTES, parseCondition } from './condition.ts';
 export type { Condition, Facts } from './condition.ts';
 export { DEFAULT_SAFETY } from './engine.ts';
 export type { ApplicationImpact, ExecutePlan, ImpactReport, SafetySettings } from './engine.ts';
-export { GRACE_QUEUE } from './grace.ts';
+export { GRACE_QUEUE, GRACE_SETTINGS } from './grace.ts';
 export type { ScheduleGraceEnd } from './grace.ts';
 export type { GrantInput, Rule, RuleInput } from './rules.ts';
 export type { Role, RoleInput } from './roles.ts';

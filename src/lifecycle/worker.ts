@@ -5,7 +5,7 @@
  */
 import type { JobQueue } from '../jobs/index.ts';
 import type { Executor } from '../store/db.ts';
-import { GRACE_QUEUE, type ScheduleGraceEnd } from './grace.ts';
+import { GRACE_QUEUE, GRACE_SETTINGS, type ScheduleGraceEnd } from './grace.ts';
 import { RULE_RECOMPUTE_QUEUE, RULE_RECOMPUTE_SETTINGS, type EnqueueRecompute } from './rule-recompute.ts';
 import type { LifecycleService } from './service.ts';
 
@@ -29,7 +29,7 @@ export const recomputeSender =
 
 export async function startLifecycleWorker(o: { queue: JobQueue; lifecycle: LifecycleService; pollMs?: number; onError?: (e: unknown) => void }): Promise<LifecycleWorker> {
   const { queue, lifecycle } = o;
-  await queue.declare(GRACE_QUEUE, { retryLimit: 50 });
+  await queue.declare(GRACE_QUEUE, GRACE_SETTINGS);
   await queue.work<{ id: string }>(GRACE_QUEUE, { concurrency: 1 }, async (job) => {
     await lifecycle.completeGrace(job.data.id);
   });
