@@ -2,23 +2,17 @@
  * The compiler: from what an identity should have (its live assignments, its own and
  * through its groups, and its attributes through each application's attribute mappings)
  * and what it has (its accounts), the minimal plan that makes the second equal the first.
- * It works on batches: a constant number of set-based queries per batch, whatever its size.
+ * It works on batches: one set-based query per batch, whatever its size, and the plans of a
+ * batch depend only on each identity's own rows, so batches of any size give the same plans.
  */
 import type { AttributeMapping } from '../domain/attribute-mappings.ts';
 import type { DeprovisioningPolicy } from '../domain/policies.ts';
-import type { AccountSchema, AttributeType } from '../domain/schema.ts';
-import { coerceScalar, scalarEquals, valueList } from '../plan/index.ts';
+import type { AccountSchema, AttributeSchema, AttributeType } from '../domain/schema.ts';
+import { coerceScalar, scalarEquals } from '../plan/index.ts';
 import type { AccountRequest, AttributeRequest, ProvisioningPlan, Scalar } from '../plan/index.ts';
 import type { Executor } from '../store/db.ts';
-import { accountsOfIdentities, applicationsByIds, catalogued, identitiesByIds, isUuid, liveGrants, type MappedIdentity, type OwnedAccount } from '../store/plans.ts';
-import type { ApplicationRow } from '../store/tables.ts';
-import { accountState, identityAttribute, schemaOf } from './plan-state.ts';
-
-/** What one identity should have in one application. */
-interface Desired {
-  /** Entitlement native values by the account attribute that holds them. */
-  values: Map<string, Set<string>>;
-}
+import { isUuid, planBatch, type BatchIdentity, type MappedIdentity, type OwnedAccount, type PlanApplication, type PlanBatch } from '../store/plans.ts';
+import { identityAttribute } from './plan-state.ts';
 
 /**
  * The request that takes away an account its identity is no longer entitled to: Disable
@@ -26,7 +20,7 @@ interface Desired {
  * The policy's grace period is not applied here: holding the request until the period ends
  * belongs to the lifecycle scheduler, which calls this for the end state.
  */
-export function deprovisioningRequest(app: ApplicationRow, account: OwnedAccount): AccountRequest | undefined {
+export function deprovisioningRequest(app: Pick<PlanApplication, 'name' | 'deprovisioning_policy'>, account: Pick<OwnedAccount, 'native_identity' | 'enabled'>): AccountRequest | undefined {
   const policy = app.deprovisioning_policy as DeprovisioningPolicy | null;
   const action = policy?.action ?? 'Suspend';
   const base = { application: app.name, nativeIdentity: account.native_identity, attributeRequests: [], permissionRequests: [] };
@@ -52,6 +46,35 @@ function mappedValue(identity: MappedIdentity, m: AttributeMapping, type: Attrib
   return c.ok ? c.value : raw;
 }
 
+function toScalar(v: unknown): Scalar | undefined {
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  return undefined;
+}
+
+/**
+ * The values an account holds in one attribute, read through the schema: what
+ * `valueList(accountState(account, schema).attributes[name])` gives, for the one attribute
+ * only (the compiler reads just the mapped and entitlement attributes of each account).
+ */
+function heldValues(attributes: Record<string, unknown>, name: string, attr: AttributeSchema | undefined): Scalar[] {
+  if (!Object.hasOwn(attributes, name)) return [];
+  const raw = attributes[name];
+  const multi = attr?.multiValued === true || (attr === undefined && Array.isArray(raw));
+  const out: Scalar[] = [];
+  for (const r of Array.isArray(raw) ? (raw as unknown[]) : [raw]) {
+    let s = toScalar(r);
+    if (s === undefined) continue;
+    if (attr && !(attr.type === 'string' && typeof s === 'string')) {
+      const c = coerceScalar(s, attr.type);
+      if (c.ok) s = c.value;
+    }
+    out.push(s);
+    if (!multi) break;
+  }
+  return out;
+}
+
 /** The account attribute holding entitlements of each kind: the first the schema marks so. */
 function entitlementAttributeByKind(schema: AccountSchema): Map<string, string> {
   const byKind = new Map<string, string>();
@@ -59,67 +82,49 @@ function entitlementAttributeByKind(schema: AccountSchema): Map<string, string> 
   return byKind;
 }
 
-const sorted = (values: Iterable<string>): string[] => [...values].sort();
+/** The values in code-unit order, as `[...values].sort()` gives them (an insertion sort: the sets are small). */
+function sorted(values: ReadonlySet<string>): Iterable<string> {
+  if (values.size < 2) return values;
+  const out: string[] = [];
+  for (const v of values) {
+    let i = out.length;
+    while (i > 0 && out[i - 1]! > v) i--;
+    out.splice(i, 0, v);
+  }
+  return out;
+}
 
 /** An application with what the compiler derives from it once per batch. */
 interface PreparedApp {
-  row: ApplicationRow;
-  schema: AccountSchema;
+  row: PlanApplication;
   /** The account attribute holding each entitlement kind. */
   kindAttr: Map<string, string>;
-  mappings: { mapping: AttributeMapping; type: AttributeType | undefined }[];
+  /** The same in schema order, with the attribute's schema and the prefix of its `managed` keys. */
+  kinds: { kind: string; attr: string; schema: AttributeSchema | undefined; managedPrefix: string }[];
+  mappings: { mapping: AttributeMapping; type: AttributeType | undefined; schema: AttributeSchema | undefined }[];
 }
 
-function prepare(row: ApplicationRow): PreparedApp {
-  const schema = schemaOf(row);
-  const types = new Map(schema.attributes.map((a) => [a.name, a.type]));
-  const mappings = ((row.attribute_mappings as AttributeMapping[] | null) ?? []).map((mapping) => ({ mapping, type: types.get(mapping.accountAttribute) }));
-  return { row, schema, kindAttr: entitlementAttributeByKind(schema), mappings };
+function prepare(row: PlanApplication): PreparedApp {
+  const schema = (row.account_schema as AccountSchema | null) ?? { attributes: [] };
+  const byName = new Map(schema.attributes.map((a) => [a.name, a]));
+  const mappings = ((row.attribute_mappings as AttributeMapping[] | null) ?? []).map((mapping) => {
+    const attr = byName.get(mapping.accountAttribute);
+    return { mapping, type: attr?.type, schema: attr };
+  });
+  const kindAttr = entitlementAttributeByKind(schema);
+  const kinds = [...kindAttr].map(([kind, attr]) => ({ kind, attr, schema: byName.get(attr), managedPrefix: `${row.id}\n${kind}\n` }));
+  return { row, kindAttr, kinds, mappings };
 }
 
-interface Batch {
-  identities: Map<string, MappedIdentity>;
-  apps: Map<string, PreparedApp>;
-  desired: Map<string /* identity */, Map<string /* app id */, Desired>>;
-  accounts: Map<string /* identity */, Map<string /* app id */, OwnedAccount[]>>;
-  /** `appId\nkind\nvalue` of catalogued entitlements found on the batch's accounts. */
-  managed: Set<string>;
-}
+/** What one identity should have in one application: entitlement native values by the account attribute that holds them. */
+type Desired = Map<string, Set<string>>;
 
-async function readBatch(db: Executor, identityIds: string[], now: Date): Promise<Batch> {
-  const [identityRows, grants, accountRows] = await Promise.all([identitiesByIds(db, identityIds), liveGrants(db, identityIds, now), accountsOfIdentities(db, identityIds)]);
-  const appIds = new Set<string>([...grants.map((g) => g.application_id), ...accountRows.map((a) => a.application_id)]);
-  const apps = new Map((await applicationsByIds(db, [...appIds])).map((a) => [a.id, prepare(a)]));
-
-  const desired = new Map<string, Map<string, Desired>>();
-  for (const g of grants) {
-    let byApp = desired.get(g.identity_id);
-    if (!byApp) desired.set(g.identity_id, (byApp = new Map<string, Desired>()));
-    let d = byApp.get(g.application_id);
-    if (!d) byApp.set(g.application_id, (d = { values: new Map() }));
-    if (g.kind === null || g.native_value === null) continue;
-    // An entitlement kind the schema has no attribute for cannot be expressed in a plan; the account is still wanted.
-    const attr = apps.get(g.application_id)?.kindAttr.get(g.kind);
-    if (attr === undefined) continue;
-    let set = d.values.get(attr);
-    if (!set) d.values.set(attr, (set = new Set()));
-    set.add(g.native_value);
-  }
-
-  const accounts = new Map<string, Map<string, OwnedAccount[]>>();
-  const heldValues = new Set<string>();
-  for (const a of accountRows) {
-    let byApp = accounts.get(a.identity_id!);
-    if (!byApp) accounts.set(a.identity_id!, (byApp = new Map<string, OwnedAccount[]>()));
-    const list = byApp.get(a.application_id) ?? [];
-    list.push(a);
-    byApp.set(a.application_id, list);
-    for (const attr of apps.get(a.application_id)?.kindAttr.values() ?? []) {
-      for (const v of valueList(a.attributes[attr] as Scalar | Scalar[] | undefined)) if (typeof v === 'string') heldValues.add(v);
-    }
-  }
-  const managed = new Set((await catalogued(db, [...appIds], [...heldValues])).map((e) => `${e.application_id}\n${e.kind}\n${e.native_value}`));
-  return { identities: new Map(identityRows.map((r) => [r.id, r])), apps, desired, accounts, managed };
+/** One account with the application it is in. */
+interface HeldAccount {
+  app: PreparedApp;
+  nativeIdentity: string;
+  enabled: boolean;
+  attributes: Record<string, unknown>;
 }
 
 function createRequest(app: PreparedApp, identity: MappedIdentity, want: Desired): AccountRequest {
@@ -128,7 +133,11 @@ function createRequest(app: PreparedApp, identity: MappedIdentity, want: Desired
     const v = mappedValue(identity, mapping, type);
     if (v !== undefined) attributeRequests.push({ name: mapping.accountAttribute, op: 'Set', value: v });
   }
-  for (const [attr, values] of want.values) for (const v of sorted(values)) attributeRequests.push({ name: attr, op: 'Add', value: v });
+  // Entitlement attributes in schema order, each one's values sorted.
+  for (const { attr } of app.kinds) {
+    const values = want.get(attr);
+    if (values) for (const v of sorted(values)) attributeRequests.push({ name: attr, op: 'Add', value: v });
+  }
   // The application names the new account (seed 004 allows a Create without a nativeIdentity).
   return { application: app.row.name, op: 'Create', attributeRequests, permissionRequests: [] };
 }
@@ -139,54 +148,106 @@ function createRequest(app: PreparedApp, identity: MappedIdentity, want: Desired
  * compiler's own rule, for callers that make one account outside a plan (an ActionFlow's
  * `{provider}_api_create_user`).
  */
-export function accountCreateRequest(app: ApplicationRow, identity: MappedIdentity, values: ReadonlyMap<string, ReadonlySet<string>> = new Map()): AccountRequest {
-  const want: Desired = { values: new Map([...values].map(([k, v]) => [k, new Set(v)])) };
+export function accountCreateRequest(app: PlanApplication, identity: MappedIdentity, values: ReadonlyMap<string, ReadonlySet<string>> = new Map()): AccountRequest {
+  const want: Desired = new Map([...values].map(([k, v]) => [k, new Set(v)]));
   return createRequest(prepare(app), identity, want);
 }
 
-function updateRequest(prepared: PreparedApp, identity: MappedIdentity, want: Desired, account: OwnedAccount, managed: Set<string>): AccountRequest | undefined {
-  const app = prepared.row;
-  const state = accountState(account, prepared.schema);
+const NOTHING_WANTED: ReadonlySet<string> = new Set();
+
+function updateRequest(identity: MappedIdentity, want: Desired, account: HeldAccount, managed: Set<string>): AccountRequest | undefined {
+  const prepared = account.app;
   const attributeRequests: AttributeRequest[] = [];
-  for (const { mapping, type } of prepared.mappings) {
+  for (const { mapping, type, schema } of prepared.mappings) {
     const v = mappedValue(identity, mapping, type);
     if (v === undefined) continue;
-    const now = valueList(state.attributes[mapping.accountAttribute]);
+    const now = heldValues(account.attributes, mapping.accountAttribute, schema);
     if (now.length === 1 && scalarEquals(now[0]!, v)) continue;
     attributeRequests.push({ name: mapping.accountAttribute, op: 'Set', value: v });
   }
-  for (const [kind, attr] of prepared.kindAttr) {
-    const wanted = want.values.get(attr) ?? new Set<string>();
-    const held = new Set(valueList(state.attributes[attr]).filter((v): v is string => typeof v === 'string'));
+  for (const { attr, schema, managedPrefix } of prepared.kinds) {
+    const wanted = want.get(attr) ?? NOTHING_WANTED;
+    const held = new Set<string>();
+    for (const v of heldValues(account.attributes, attr, schema)) if (typeof v === 'string') held.add(v);
     for (const v of sorted(wanted)) if (!held.has(v)) attributeRequests.push({ name: attr, op: 'Add', value: v });
     // Only values Steward manages (catalogued entitlements) are taken away; others on the account are left alone.
-    for (const v of sorted(held)) if (!wanted.has(v) && managed.has(`${app.id}\n${kind}\n${v}`)) attributeRequests.push({ name: attr, op: 'Remove', value: v });
+    for (const v of sorted(held)) if (!wanted.has(v) && managed.has(managedPrefix + v)) attributeRequests.push({ name: attr, op: 'Remove', value: v });
   }
   const op = account.enabled ? 'Modify' : 'Enable';
   if (op === 'Modify' && attributeRequests.length === 0) return undefined;
-  return { application: app.name, op, nativeIdentity: account.native_identity, attributeRequests, permissionRequests: [] };
+  return { application: prepared.row.name, op, nativeIdentity: account.nativeIdentity, attributeRequests, permissionRequests: [] };
 }
 
-function planFor(identity: MappedIdentity, batch: Batch): ProvisioningPlan {
-  const desired = batch.desired.get(identity.id) ?? new Map<string, Desired>();
-  const accounts = batch.accounts.get(identity.id) ?? new Map<string, OwnedAccount[]>();
-  const appIds = [...new Set([...desired.keys(), ...accounts.keys()])]
-    .map((id) => batch.apps.get(id))
-    .filter((a) => a !== undefined)
-    .sort((a, b) => (a.row.name < b.row.name ? -1 : a.row.name > b.row.name ? 1 : 0));
+const byName = (a: PreparedApp, b: PreparedApp): number => (a.row.name < b.row.name ? -1 : a.row.name > b.row.name ? 1 : 0);
+
+/** One (application, entitlement) pair of a batch's grants, resolved once for all its identities. */
+interface GrantKey {
+  app: PreparedApp | undefined;
+  /** The account attribute and value it asks for; undefined for an account-level assignment or a kind the schema has no attribute for. */
+  attr: string | undefined;
+  value: string;
+}
+
+/** A batch's applications and grants, prepared once for all its identities. */
+interface BatchContext {
+  apps: Map<string, PreparedApp>;
+  keys: GrantKey[];
+  /** `appId\nkind\nvalue` of the catalogued entitlements the batch's accounts hold. */
+  managed: Set<string>;
+}
+
+const COMMA = 44;
+const ZERO = 48;
+
+/** The plan of one identity of a batch, from its grants and accounts. */
+function planFor(entry: BatchIdentity, ctx: BatchContext): ProvisioningPlan {
+  const { identity, grants, accounts: accountRows } = entry;
+  const { apps, keys, managed } = ctx;
+  const desired = new Map<PreparedApp, Desired>();
+  // Grants: comma-separated indexes into the batch's keys, read without making a string apiece.
+  for (let i = 0, n = 0; grants !== '' && i <= grants.length; i++) {
+    const c = i < grants.length ? grants.charCodeAt(i) : COMMA;
+    if (c !== COMMA) {
+      n = n * 10 + (c - ZERO);
+      continue;
+    }
+    const key = keys[n];
+    n = 0;
+    if (key?.app === undefined) continue;
+    let want = desired.get(key.app);
+    if (!want) desired.set(key.app, (want = new Map<string, Set<string>>()));
+    // An account-level assignment, or an entitlement kind the schema has no attribute for (which cannot be expressed in a plan): the account is still wanted.
+    if (key.attr === undefined) continue;
+    let set = want.get(key.attr);
+    if (!set) want.set(key.attr, (set = new Set()));
+    set.add(key.value);
+  }
+  const accounts = new Map<PreparedApp, HeldAccount[]>();
+  for (const [appId, nativeIdentity, enabled, , attributes] of accountRows) {
+    const app = apps.get(appId);
+    if (app === undefined) continue;
+    const list = accounts.get(app);
+    const held = { app, nativeIdentity, enabled, attributes };
+    if (list) list.push(held);
+    else accounts.set(app, [held]);
+  }
+  const involved = [...desired.keys()];
+  for (const app of accounts.keys()) if (!desired.has(app)) involved.push(app);
+  if (involved.length > 1) involved.sort(byName);
   const accountRequests: AccountRequest[] = [];
-  for (const app of appIds) {
-    const want = desired.get(app.row.id);
-    const have = (accounts.get(app.row.id) ?? []).sort((a, b) => (a.native_identity < b.native_identity ? -1 : 1));
+  for (const app of involved) {
+    const want = desired.get(app);
+    const have = accounts.get(app) ?? [];
+    if (have.length > 1) have.sort((a, b) => (a.nativeIdentity < b.nativeIdentity ? -1 : 1));
     if (want) {
       if (have.length === 0) accountRequests.push(createRequest(app, identity, want));
       for (const account of have) {
-        const r = updateRequest(app, identity, want, account, batch.managed);
+        const r = updateRequest(identity, want, account, managed);
         if (r) accountRequests.push(r);
       }
     } else {
       for (const account of have) {
-        const r = deprovisioningRequest(app.row, account);
+        const r = deprovisioningRequest(app.row, { native_identity: account.nativeIdentity, enabled: account.enabled });
         if (r) accountRequests.push(r);
       }
     }
@@ -194,14 +255,63 @@ function planFor(identity: MappedIdentity, batch: Batch): ProvisioningPlan {
   return { identity: identity.id, accountRequests };
 }
 
-/** The plan of each identity that exists among `identityIds` (unknown ids are left out), read in one batch. */
-export async function compilePlans(db: Executor, identityIds: readonly string[], now: Date = new Date()): Promise<Map<string, ProvisioningPlan>> {
-  const ids = [...new Set(identityIds)].filter(isUuid);
-  const batch = await readBatch(db, ids, now);
+/** The plans of one batch of identities, read in one query, keyed and ordered as `ids`. */
+async function compileBatch(db: Executor, ids: readonly string[], now: Date): Promise<Map<string, ProvisioningPlan>> {
+  const batch = await planBatch(db, ids, now);
+  return compileRead(ids, batch);
+}
+
+function compileRead(ids: readonly string[], batch: PlanBatch): Map<string, ProvisioningPlan> {
+  const ctx: BatchContext = {
+    apps: new Map(batch.applications.map((a) => [a.id, prepare(a)])),
+    keys: [],
+    managed: new Set(batch.managed.map(([app, kind, value]) => `${app}\n${kind}\n${value}`)),
+  };
+  for (const [appId, kind, value] of batch.grantKeys) {
+    const app = ctx.apps.get(appId);
+    ctx.keys.push({ app, attr: kind === null || value === null ? undefined : app?.kindAttr.get(kind), value: value ?? '' });
+  }
+  const entries = new Map(batch.identities.map((e) => [e.identity.id, e]));
   const plans = new Map<string, ProvisioningPlan>();
   for (const id of ids) {
-    const identity = batch.identities.get(id);
-    if (identity) plans.set(id, planFor(identity, batch));
+    const entry = entries.get(id);
+    if (entry) plans.set(id, planFor(entry, ctx));
   }
+  return plans;
+}
+
+/** Identities per read: one query each, the next read while this batch compiles. */
+export const COMPILE_BATCH = 5000;
+
+/**
+ * The plans of `identityIds` (unknown ids and non-uuids left out, duplicates once), batch
+ * by batch: each batch is read in one query, and the next batch's read runs while this one
+ * compiles. Every plan depends only on its own identity's rows, so how the ids are split
+ * into batches never changes a plan.
+ */
+export async function* compilePlanBatches(db: Executor, identityIds: readonly string[], now: Date = new Date(), batchSize = COMPILE_BATCH): AsyncGenerator<Map<string, ProvisioningPlan>> {
+  const ids = [...new Set(identityIds)].filter(isUuid);
+  const size = Math.max(1, Math.floor(batchSize));
+  const slices: string[][] = [];
+  for (let i = 0; i < ids.length; i += size) slices.push(ids.slice(i, i + size));
+  let next: Promise<PlanBatch> | undefined = slices.length > 0 ? planBatch(db, slices[0]!, now) : undefined;
+  try {
+    for (let i = 0; i < slices.length; i++) {
+      const read = await next!;
+      next = i + 1 < slices.length ? planBatch(db, slices[i + 1]!, now) : undefined;
+      yield compileRead(slices[i]!, read);
+    }
+  } finally {
+    // A consumer that stops early leaves a read running: wait for it so no query outlives the generator.
+    if (next) await next.catch(() => undefined);
+  }
+}
+
+/** The plan of each identity that exists among `identityIds` (unknown ids are left out), keyed in their order. */
+export async function compilePlans(db: Executor, identityIds: readonly string[], now: Date = new Date()): Promise<Map<string, ProvisioningPlan>> {
+  const ids = [...new Set(identityIds)].filter(isUuid);
+  if (ids.length <= COMPILE_BATCH) return compileBatch(db, ids, now);
+  const plans = new Map<string, ProvisioningPlan>();
+  for await (const batch of compilePlanBatches(db, ids, now)) for (const [id, plan] of batch) plans.set(id, plan);
   return plans;
 }

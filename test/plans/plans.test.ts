@@ -1,8 +1,10 @@
 // Plans against the store: validation problems, the compiler, batch compile and preview,
 // on every test database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import type { ProvisioningPlan } from '../../src/plan/index.ts';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { compilePlanBatches, compilePlans } from '../../src/services/plan-compile.ts';
+import { createTestApp, uniqueName, type TestApp } from '../support/app.ts';
 import { testDbKinds } from '../support/db.ts';
 import { assign, makeAccount, makePerson, makePlanApp, type PlanWorld } from './fixtures.ts';
 
@@ -186,6 +188,67 @@ describe.each(testDbKinds())('plans on %s', (kind) => {
       const batch = await t.services.plans.compileMany([...ids, '00000000-0000-4000-8000-000000000000']);
       expect([...batch.keys()].sort()).toEqual([...ids].sort());
       for (const id of ids) expect(batch.get(id)).toEqual(await t.services.plans.compile(id));
+    });
+
+    it('gives the same plans whichever batch boundaries split the identities', async () => {
+      const other = await makePlanApp(t, { action: 'Delete' });
+      const people = await Promise.all([makePerson(t.db, 'A'), makePerson(t.db, 'B'), makePerson(t.db, 'C'), makePerson(t.db, 'D'), makePerson(t.db, 'E')]);
+      const [a, b, c, d, e] = people;
+      // Identities on both sides of each boundary share applications, entitlements and catalogued values.
+      await assign(t.db, { identityId: a.id }, w.appId, w.groups['cn=g1']!);
+      await assign(t.db, { identityId: a.id }, w.appId, w.groups['cn=g2']!);
+      await assign(t.db, { identityId: b.id }, w.appId, w.groups['cn=g2']!);
+      await makeAccount(t.db, w.appId, `uid=${b.userName}`, b.id, { login: 'old', groups: ['cn=g1', 'cn=g3', 'local'] });
+      await assign(t.db, { identityId: c.id }, other.appId, null);
+      await makeAccount(t.db, w.appId, `uid=${c.userName}`, c.id, { groups: ['cn=g1'] });
+      await makeAccount(t.db, other.appId, `uid=${c.userName}`, c.id, {}, false);
+      const g = await t.db.k.insertInto('groups').values({ display_name: `grp-${d.userName}`, data: '{}' }).returning('id').executeTakeFirstOrThrow();
+      await t.db.k.insertInto('group_members').values([{ group_id: g.id, identity_id: d.id }, { group_id: g.id, identity_id: e.id }]).execute();
+      await assign(t.db, { groupId: g.id }, w.appId, w.groups['cn=g3']!);
+      await assign(t.db, { identityId: d.id }, w.appId, w.groups['cn=g3']!);
+      await makeAccount(t.db, other.appId, `uid=${e.userName}`, e.id, {});
+      const ids = people.map((p) => p.id);
+      const now = new Date();
+      const whole = await compilePlans(t.db.k, ids, now);
+      expect([...whole.keys()]).toEqual(ids);
+      expect([...whole.values()].every((p) => p.accountRequests.length > 0)).toBe(true);
+      for (const size of [1, 2, 3]) {
+        const split = new Map<string, ProvisioningPlan>();
+        let batches = 0;
+        for await (const batch of compilePlanBatches(t.db.k, ids, now, size)) {
+          batches++;
+          for (const [id, plan] of batch) split.set(id, plan);
+        }
+        expect(batches).toBe(Math.ceil(ids.length / size));
+        expect([...split.entries()]).toEqual([...whole.entries()]);
+      }
+    });
+
+    it('adds the values of each entitlement attribute in schema order, each sorted', async () => {
+      const name = uniqueName('app-kinds');
+      const app = await t.services.applications.create(SYSTEM_ACTOR, {
+        name,
+        connectorKind: 'scim',
+        settings: { baseUrl: 'https://scim.example.com/v2' },
+        secrets: { token: 'tok' },
+        accountSchema: {
+          attributes: [
+            { name: 'roles', type: 'string', multiValued: true, entitlementKind: 'role' },
+            { name: 'groups', type: 'string', multiValued: true, entitlementKind: 'group' },
+          ],
+        },
+      });
+      const ents = await t.services.entitlements.create(SYSTEM_ACTOR, app.id, [
+        { kind: 'group' as const, nativeValue: 'g-b', name: `${name}-gb` },
+        { kind: 'group' as const, nativeValue: 'g-a', name: `${name}-ga` },
+        { kind: 'role' as const, nativeValue: 'r-b', name: `${name}-rb` },
+        { kind: 'role' as const, nativeValue: 'r-a', name: `${name}-ra` },
+      ]);
+      const p = await makePerson(t.db);
+      // Assigned groups first, so that the order of assignments would put groups before roles.
+      for (const ent of ents) await assign(t.db, { identityId: p.id }, app.id, ent.id);
+      const plan = await t.services.plans.compile(p.id);
+      expect(plan.accountRequests.map((r) => r.attributeRequests.map((a) => `${a.name}=${String(a.value)}`))).toEqual([['roles=r-a', 'roles=r-b', 'groups=g-a', 'groups=g-b']]);
     });
   });
 
