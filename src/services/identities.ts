@@ -81,8 +81,9 @@ const auditView = (r: IdentityRecord) => ({ id: r.id, version: r.version, ...r.r
 export function createIdentityService(db: Db): IdentityService {
   const one = async (ex: Executor, row: IdentityRow, opts: ReadOptions = {}) => (await toIdentityRecords(ex, [row], opts))[0]!;
   // Reads of single identities made at the same time share one query (ids are lower case
-  // in the table). The embedded database runs one query at a time: one batch in flight.
-  const readOne = batchReads((ids: string[]) => identitiesWithRelations(db.k, ids), { maxInFlight: db.kind === 'pglite' ? 1 : 4 });
+  // in the table). The embedded database runs one query at a time: a second batch waits
+  // in its worker's queue while the first runs, so it never idles between them.
+  const readOne = batchReads((ids: string[]) => identitiesWithRelations(db.k, ids), { maxInFlight: db.kind === 'pglite' ? 2 : 4 });
 
   // The write shared by PUT and PATCH: nothing is written when nothing changed.
   async function writeReplacement(trx: Executor, actor: Actor, row: IdentityRow, v: ValidIdentity): Promise<IdentityRecord> {

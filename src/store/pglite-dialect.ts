@@ -139,6 +139,7 @@ class PgliteDriver implements Driver {
     return new PgliteConnection(this.client, release);
   }
   async beginTransaction(conn: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    (conn as PgliteConnection).inTransaction = true;
     const iso = settings.isolationLevel ? ` isolation level ${settings.isolationLevel}` : '';
     await conn.executeQuery(CompiledQuery.raw(`begin${iso}`));
   }
@@ -158,7 +159,7 @@ class PgliteDriver implements Driver {
     await conn.executeQuery(CompiledQuery.raw(`release savepoint ${name}`));
   }
   async releaseConnection(conn: DatabaseConnection): Promise<void> {
-    (conn as PgliteConnection).release();
+    (conn as PgliteConnection).releaseTurn();
   }
   async destroy(): Promise<void> {
     await this.client.close();
@@ -170,15 +171,30 @@ const MULTI_STATEMENT = /;\s*\S/;
 
 class PgliteConnection implements DatabaseConnection {
   private readonly client: PgliteWorkerClient;
-  readonly release: () => void;
+  private readonly release: () => void;
+  private released = false;
+  /** Set by beginTransaction: the turn is held until the transaction ends. */
+  inTransaction = false;
   constructor(client: PgliteWorkerClient, release: () => void) {
     this.client = client;
     this.release = release;
   }
+  releaseTurn(): void {
+    if (this.released) return;
+    this.released = true;
+    this.release();
+  }
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
     // PGlite's extended protocol takes one statement; a parameterless text of several
     // statements (the job queue's own BEGIN … COMMIT blocks) goes through the simple protocol.
-    const r = q.parameters.length === 0 && MULTI_STATEMENT.test(q.sql) ? await this.client.script(q.sql) : await this.client.query(q.sql, q.parameters);
+    const pending = q.parameters.length === 0 && MULTI_STATEMENT.test(q.sql) ? this.client.script(q.sql) : this.client.query(q.sql, q.parameters);
+    // A query outside a transaction (Kysely gives it a connection of its own) is posted by
+    // now, and the worker runs what it is sent in order: the next turn may post its own
+    // queries behind it at once instead of waiting for this answer to come back. The worker
+    // is then never idle between queries. (A Kysely `connection()` holding one connection
+    // for several queries outside a transaction would not keep them together: nothing here uses one.)
+    if (!this.inTransaction) this.releaseTurn();
+    const r = await pending;
     return { rows: r.rows as R[], numAffectedRows: BigInt(r.affectedRows) };
   }
   // eslint-disable-next-line require-yield -- streaming is not offered by PGlite's query API
