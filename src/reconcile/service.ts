@@ -36,6 +36,8 @@ export interface ReconciliationDeps {
   runInBackground?: boolean;
   /** Called with a background run's unexpected failure (no queue); default: ignored, the run records it. */
   onError?: (e: unknown) => void;
+  /** How long a worker's hold on a run lasts without a page written (seconds; default 300). */
+  leaseSeconds?: number;
 }
 
 export interface StartOptions {
