@@ -1,6 +1,7 @@
 // GET /v2.0/Users/{id} with 50 concurrent connections (autocannon), in requests per
 // second, as a ratio to a bare Fastify hello-world route measured in the same run.
 // Goal (issue 2): at least 0.4. Each server runs in its own process; autocannon in this one.
+// Also: the same route over 1,000 different Users (no two concurrent reads of one User).
 // Run: npx node bench/users-get.ts [seconds]   (PostgreSQL from STEWARD_BENCH_DATABASE_URL, default the local server)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -20,8 +21,10 @@ async function start(script: string, args: string[] = []): Promise<{ child: Chil
   return { child, info: JSON.parse(line) as { url: string; token?: string; id?: string } };
 }
 
-async function rps(url: string, headers: Record<string, string> = {}): Promise<{ rps: number; p99: number; errors: number }> {
-  const r = await autocannon({ url, connections: 50, duration: seconds, headers });
+async function rps(url: string, headers: Record<string, string> = {}, paths?: string[]): Promise<{ rps: number; p99: number; errors: number }> {
+  let i = 0;
+  const requests = paths ? [{ method: 'GET' as const, setupRequest: (req: { path?: string }) => ({ ...req, path: paths[i++ % paths.length] }) }] : undefined;
+  const r = await autocannon({ url, connections: 50, duration: seconds, headers, ...(requests ? { requests } : {}) });
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
 
@@ -54,6 +57,12 @@ for (const t of targets) {
   if (r.errors > 0) console.log(`${t.label}: ${r.errors} errors or non-2xx answers`);
   console.log(`figure: users-get.${t.label}.requests_per_second = ${Math.round(r.rps)} req/s (p99 ${r.p99} ms)`);
   console.log(`figure: users-get.${t.label}.ratio_to_hello_world = ${(r.rps / base.rps).toFixed(2)}`);
+  // The same route over 1,000 different Users in turn: concurrent reads of one User share a
+  // query, so this shows what batching does without that.
+  const list = (await (await fetch(`${s.info.url}/v2.0/Users?count=1000&attributes=id`, { headers })).json()) as { Resources: { id: string }[] };
+  const d = await rps(s.info.url, headers, list.Resources.map((u) => `/v2.0/Users/${u.id}`));
+  if (d.errors > 0) console.log(`${t.label}: ${d.errors} errors or non-2xx answers (distinct Users)`);
+  console.log(`figure: users-get.${t.label}.distinct_users_ratio_to_hello_world = ${(d.rps / base.rps).toFixed(2)} (${Math.round(d.rps)} req/s, p99 ${d.p99} ms)`);
   await stop(s.child);
   await t.drop?.();
 }
