@@ -65,6 +65,12 @@ export interface AccountItem {
   enabled: boolean;
   locked: boolean;
   entitlements: EntitlementRef[];
+  /**
+   * When the target last changed the account, as an ISO 8601 UTC instant (`Date#toISOString`,
+   * so marks sort as text), from kinds that read changes (`listAccountsChangedSince`). Not part
+   * of the account's snapshot: the highest mark a run saw is where the next incremental run starts.
+   */
+  changeMark?: string;
 }
 
 /** One entitlement the target offers. */
@@ -148,6 +154,14 @@ export interface Connector {
   listAccounts(cursor?: string | null, options?: ListOptions): AsyncIterable<Page<AccountItem>>;
   /** Streams every entitlement the target offers, page by page; resumable like `listAccounts`. */
   listEntitlements(cursor?: string | null, options?: ListOptions): AsyncIterable<Page<EntitlementItem>>;
+  /**
+   * Delta reads: streams the accounts the target changed (or made) at or after `since`, a
+   * `changeMark` an earlier listing delivered, page by page, resumable from a page's
+   * `nextCursor` like `listAccounts`. Items carry their `changeMark`. Deletions are not seen.
+   * Kinds whose target cannot filter by modification time leave it out, and an incremental
+   * run of their applications reads everything.
+   */
+  listAccountsChangedSince?(since: string, cursor?: string | null, options?: ListOptions): AsyncIterable<Page<AccountItem>>;
   /** One account by its native identity, or null when the target has none. */
   getAccount(nativeIdentity: string): Promise<AccountItem | null>;
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, paginate, paginateBatches, resumeAfter, resumeBatchesAfter } from './cursor.ts';
+import { changeMarkOf, decodeCursor, encodeCursor, paginate, paginateBatches, parseChangeMark, resumeAfter, resumeBatchesAfter } from './cursor.ts';
 
 async function* from<T>(items: T[]): AsyncGenerator<T> {
   yield* items;
@@ -84,5 +84,20 @@ describe('batch variants', () => {
     const exact = [];
     for await (const p of paginateBatches(batches(['a', 'b'], 1), 2, (s) => s)) exact.push(p);
     expect(exact).toEqual([{ items: ['a', 'b'], nextCursor: null }]);
+  });
+});
+
+describe('change marks', () => {
+  it('normalises a target time to ISO 8601 UTC with milliseconds, and anything else to undefined', () => {
+    expect(changeMarkOf('2026-11-23T10:00:00+01:00')).toBe('2026-11-23T09:00:00.000Z');
+    expect(changeMarkOf(new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)))).toBe('2026-01-02T03:04:05.006Z');
+    for (const v of [undefined, null, '', '  ', 'yesterday', 42, {}, [], new Date(Number.NaN)]) expect(changeMarkOf(v)).toBeUndefined();
+  });
+
+  it('parses only marks a listing made, naming the expected form otherwise', () => {
+    expect(parseChangeMark('2026-11-23T10:00:00.000Z').getTime()).toBe(Date.UTC(2026, 10, 23, 10));
+    for (const bad of ['', '2026-11-23', '2026-11-23T10:00:00Z', '2026-11-23T10:00:00.000+00:00', '2026-02-30T10:00:00.000Z', '2026-11-23T10:00:00.000Z" or userName pr "', `${'9'.repeat(500)}`, '2026-11-23T10:00:00.000Z\n']) {
+      expect(() => parseChangeMark(bad), bad).toThrow(/change mark .* is not an ISO 8601 UTC instant with milliseconds/s);
+    }
   });
 });

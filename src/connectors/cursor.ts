@@ -142,3 +142,20 @@ export async function* paginateBatches<T>(batches: AsyncIterable<T[]>, size: num
   }
   yield { items: buf, nextCursor: null };
 }
+
+const ISO_MARK = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** A target's modification time as a change mark (ISO 8601 UTC, milliseconds), or undefined when it is not a time. */
+export function changeMarkOf(value: unknown): string | undefined {
+  const d = value instanceof Date ? value : typeof value === 'string' && value.trim() !== '' ? new Date(value) : undefined;
+  return d === undefined || Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+/** The instant a `since` mark names; a permanent invalid_request error for anything a listing did not make. */
+export function parseChangeMark(text: string): Date {
+  const d = ISO_MARK.test(text) ? new Date(text) : undefined;
+  if (d === undefined || Number.isNaN(d.getTime()) || d.toISOString() !== text) {
+    throw new ConnectorError('permanent', 'invalid_request', `change mark '${text.slice(0, 40)}' is not an ISO 8601 UTC instant with milliseconds (as 2026-11-23T10:00:00.000Z)`);
+  }
+  return d;
+}

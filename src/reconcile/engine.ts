@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sql } from 'kysely';
-import type { Connector, ConnectorLimiter, ConnectorRegistry, Page } from '../connectors/index.ts';
+import type { AccountItem, Connector, ConnectorLimiter, ConnectorRegistry, Page } from '../connectors/index.ts';
 import { isConnectorError, maxConcurrencyOf, secretScrubber } from '../connectors/index.ts';
 import { DEFAULT_ADOPTION, withRemediationDefaults, type AdoptionPolicy, type RemediationPolicy } from '../domain/policies.ts';
 import type { AccountSchema } from '../domain/schema.ts';
@@ -16,6 +16,7 @@ import type { SecretBox } from '../store/crypto.ts';
 import { withSession } from '../store/copy.ts';
 import type { Db } from '../store/db.ts';
 import type { ApplicationRow } from '../store/tables.ts';
+import { advanceCursor, parseChangeCursor, unseen, type ChangeCursor } from './change-cursor.ts';
 import { correlate, markOrphans, stateCounts } from './correlation.ts';
 import { applyListed, compareListing, markRemoved } from './deltas.ts';
 import { applyApproved, countByStatus, createRemediations, holdRemovals, holdRevokes, revokedAccounts, type ExecutePlan } from './remediation.ts';
@@ -74,6 +75,30 @@ function openConnector(deps: EngineDeps, app: ApplicationRow): { connector: Conn
 }
 
 class PermanentRunError extends Error {}
+
+/**
+ * Whether the application's connector reads changes since a cursor (`listAccountsChangedSince`):
+ * null when it does, otherwise why an incremental run of it reads everything.
+ */
+export function changeReadingRefusal(deps: EngineDeps, app: ApplicationRow): string | null {
+  let opened: { connector: Connector } | undefined;
+  try {
+    opened = openConnector(deps, app);
+  } catch (e) {
+    return `the connector could not be made to ask (${(e as Error).message})`;
+  }
+  const reads = typeof opened.connector.listAccountsChangedSince === 'function';
+  void opened.connector.close().catch(() => undefined);
+  return reads ? null : `the ${app.connector_kind} connector cannot read changes since a cursor, so every account was read`;
+}
+
+/** The change cursor a cursor column holds; a permanent run error when it is not one this engine wrote. */
+function changeCursorOf(text: string | null, column: string): ChangeCursor | null {
+  if (text === null) return null;
+  const r = parseChangeCursor(text);
+  if (!r.ok) throw new PermanentRunError(`the run's ${column} is not a change cursor: ${r.errors.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
+  return r.value;
+}
 
 /** Pages of a listing, each fetched under the application's concurrency limit. */
 async function* limited<T>(deps: EngineDeps, app: ApplicationRow, pages: AsyncIterable<Page<T>>): AsyncGenerator<Page<T>> {
@@ -170,7 +195,7 @@ const isEnded = (run: RunRow): boolean => run.status === 'completed' || run.stat
 async function checkStaging(deps: EngineDeps, run: RunRow, holder: Holder): Promise<RunRow> {
   if ((run.phase !== 'accounts' && run.phase !== 'apply') || run.accounts_seen === 0) return run;
   if (await hasStagedRows(deps.db.k, run.id)) return run;
-  await updateOwnedRun(deps.db.k, run.id, holder.owner, holder.leaseMs, { phase: 'accounts', account_cursor: null, pages: 0, accounts_seen: 0, last_error: 'the staged listing was lost (a database restart); the accounts are read again' });
+  await updateOwnedRun(deps.db.k, run.id, holder.owner, holder.leaseMs, { phase: 'accounts', account_cursor: null, change_cursor: run.mode === 'incremental' ? run.change_since : null, pages: 0, accounts_seen: 0, last_error: 'the staged listing was lost (a database restart); the accounts are read again' });
   return (await getRunRow(deps.db.k, run.id))!;
 }
 
@@ -199,11 +224,21 @@ async function readEntitlements(deps: EngineDeps, app: ApplicationRow, connector
   return current;
 }
 
+/** The run's listing: every account, or (an incremental run) the accounts changed since its cursor's mark. */
+function accountListing(connector: Connector, run: RunRow, since: ChangeCursor | null): AsyncIterable<Page<AccountItem>> {
+  if (run.mode !== 'incremental') return connector.listAccounts(run.account_cursor, pageOptions(run));
+  if (since === null) throw new PermanentRunError('the incremental run has no change cursor to read from');
+  if (connector.listAccountsChangedSince === undefined) throw new PermanentRunError(`the ${connector.kind} connector cannot read changes since a cursor; start a full run`);
+  return connector.listAccountsChangedSince(since.mark, run.account_cursor, pageOptions(run));
+}
+
 async function readAccounts(deps: EngineDeps, app: ApplicationRow, connector: Connector, run: RunRow, holder: Holder, options: RunOptions): Promise<RunRow> {
+  const since = run.mode === 'incremental' ? changeCursorOf(run.change_since, 'change_since') : null;
   // Each page is COPYed into staging on one dedicated connection, in the transaction that moves the cursor.
   return withSession(deps.db, async (session) => {
     let current = run;
-    const it = limited(deps, app, connector.listAccounts(current.account_cursor, pageOptions(current)))[Symbol.asyncIterator]();
+    let cursor = changeCursorOf(current.change_cursor, 'change_cursor');
+    const it = limited(deps, app, accountListing(connector, current, since))[Symbol.asyncIterator]();
     // The next page is read from the target while this one is written (two cores, two jobs).
     let next = it.next();
     try {
@@ -212,13 +247,22 @@ async function readAccounts(deps: EngineDeps, app: ApplicationRow, connector: Co
         if (r.done) break;
         const page = r.value;
         next = it.next();
-        const after = { pages: current.pages + 1, accounts_seen: current.accounts_seen + page.items.length, account_cursor: page.nextCursor, phase: page.nextCursor === null ? 'apply' : 'accounts' };
+        // A delta read asks for marks at or after the cursor's: the accounts it saw there, unchanged, are not staged again.
+        const items = since === null ? page.items : unseen(since, page.items);
+        cursor = advanceCursor(cursor, page.items);
+        const after = {
+          pages: current.pages + 1,
+          accounts_seen: current.accounts_seen + items.length,
+          account_cursor: page.nextCursor,
+          phase: page.nextCursor === null ? 'apply' : 'accounts',
+          change_cursor: cursor === null ? null : JSON.stringify(cursor),
+        };
         const status = await timed(options, 'accounts.write (staging page + cursor)', () =>
           session.tx(async (tx) => {
             // No wait for the WAL flush: staging is unlogged, so a crash that loses this commit
             // empties staging too, and the run then reads its listing again (checkStaging).
             await sql`set local synchronous_commit = off`.execute(tx);
-            await stageAccounts(tx, run.id, current.pages, page.items);
+            await stageAccounts(tx, run.id, current.pages, items);
             return updateOwnedRun(tx, run.id, holder.owner, holder.leaseMs, after);
           }),
         );
@@ -260,15 +304,17 @@ async function applyRun(deps: EngineDeps, app: ApplicationRow, run: RunRow, hold
     await lockOwnedRun(tx, run.id, holder.owner);
     const baseline = !(await hasCompletedRun(tx, app.id, run.id));
     const before = await t('compare the listing', () => compareListing(tx, app.id, run.id));
+    // A delta read lists only what changed: it cannot see a deletion, so it marks nothing removed.
+    const incremental = run.mode === 'incremental';
     // A read that suddenly returns far fewer accounts (a failed or truncated listing) must not look like mass deletion.
-    const holdRemoval = before.missing > 0 && before.missing > run.safety_threshold * before.live;
+    const holdRemoval = !incremental && before.missing > 0 && before.missing > run.safety_threshold * before.live;
     const reasons: string[] = [];
     const listed = await t('new and changed accounts', () => applyListed(tx, app.id, run.id, baseline));
     let removed = 0;
     if (holdRemoval) {
       await t('hold removals', () => holdRemovals(tx, run.id, policy));
       reasons.push(`${before.missing} of ${before.live} accounts (${share(before.missing, before.live)}) were not listed, more than the safety threshold of ${share(run.safety_threshold, 1)}; they are marked removed only when an administrator confirms`);
-    } else removed = await t('mark removed', () => markRemoved(tx, run.id, baseline));
+    } else if (!incremental) removed = await t('mark removed', () => markRemoved(tx, run.id, baseline));
     // Many new rows leave the planner's statistics behind, and the correlation join would be
     // planned as a nested loop (minutes at 20,000 accounts instead of a second's hash join).
     if (listed.new >= 1_000) await t('analyze', () => sql`analyze accounts`.execute(tx));

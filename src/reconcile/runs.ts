@@ -17,7 +17,10 @@ export interface ReconciliationRun {
   id: string;
   applicationId: string;
   requestedMode: RunMode;
+  /** The mode the run was carried out in: an incremental request runs full when it cannot read changes. */
   mode: RunMode;
+  /** Why `mode` differs from `requestedMode`, when it does. */
+  modeReason: string | null;
   status: RunStatus;
   phase: RunPhase;
   progress: {
@@ -50,6 +53,7 @@ export const toRun = (r: RunRow): ReconciliationRun => ({
   applicationId: r.application_id,
   requestedMode: r.requested_mode as RunMode,
   mode: r.mode as RunMode,
+  modeReason: r.mode_reason,
   status: r.status as RunStatus,
   phase: r.phase as RunPhase,
   progress: {

@@ -15,7 +15,8 @@ import type { SecretBox } from '../store/crypto.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { isUniqueViolation } from '../store/errors.ts';
 import { getDelta } from './deltas.ts';
-import { executeRun, RunAborted, type RunOptions } from './engine.ts';
+import { changeReadingRefusal, executeRun, RunAborted, type RunOptions } from './engine.ts';
+import { parseChangeCursor } from './change-cursor.ts';
 import type { ExecutePlan } from './remediation.ts';
 import { activeRunOf, getRunRow, listRunRows, toRun, updateRun, type ReconciliationRun, type RunMode } from './runs.ts';
 import { DEFAULT_SAFETY_THRESHOLD, SCHEDULE_QUEUE, validateSettings, type ReconciliationSettings } from './schedules.ts';
@@ -101,6 +102,21 @@ export function createRunService(deps: ReconciliationDeps): RunService {
 
   const runNow = (runId: string, options?: RunOptions) => executeRun(deps, runId, options);
 
+  /**
+   * How an incremental request is carried out: incremental from the change cursor of the
+   * application's latest completed run when its connector reads changes and there is one;
+   * otherwise full, with the reason.
+   */
+  async function incrementalPlan(app: Awaited<ReturnType<typeof requireApplication>>): Promise<{ mode: RunMode; reason: string | null; since: string | null }> {
+    const refusal = changeReadingRefusal(deps, app);
+    if (refusal !== null) return { mode: 'full', reason: refusal, since: null };
+    const last = await db.k.selectFrom('reconciliation_runs').select('change_cursor').where('application_id', '=', app.id).where('status', '=', 'completed').orderBy('finished_at', 'desc').orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    if (last === undefined) return { mode: 'full', reason: 'the application has no completed run to read changes since, so every account was read', since: null };
+    if (last.change_cursor === null) return { mode: 'full', reason: 'the last completed run left no change cursor (it saw no modification times), so every account was read', since: null };
+    if (!parseChangeCursor(last.change_cursor).ok) return { mode: 'full', reason: 'the stored change cursor is unreadable, so every account was read', since: null };
+    return { mode: 'incremental', reason: null, since: last.change_cursor };
+  }
+
   async function scheduleOne(s: ReconciliationSettings): Promise<void> {
     if (!deps.queue) return;
     await declare(SCHEDULE_QUEUE);
@@ -113,17 +129,18 @@ export function createRunService(deps: ReconciliationDeps): RunService {
       const app = await requireApplication(db.k, applicationId);
       const settings = await settingsOf(db.k, applicationId);
       const requested = options.mode ?? 'full';
+      const plan = requested === 'incremental' ? await incrementalPlan(app) : { mode: 'full' as const, reason: null, since: null };
       await declare(RUN_QUEUE);
       let runId: string;
       try {
         runId = await db.tx(async (tx) => {
           const row = await tx
             .insertInto('reconciliation_runs')
-            // No connector kind reads changes since a cursor yet, so an incremental run reads everything.
-            .values({ application_id: app.id, requested_mode: requested, mode: 'full', page_size: settings.pageSize, safety_threshold: settings.safetyThreshold, started_by: actorLabel(actor) })
+            // An incremental run starts with the cursor it reads from: if it reads nothing new, the cursor stays.
+            .values({ application_id: app.id, requested_mode: requested, mode: plan.mode, mode_reason: plan.reason, change_since: plan.since, change_cursor: plan.since, page_size: settings.pageSize, safety_threshold: settings.safetyThreshold, started_by: actorLabel(actor) })
             .returning('id')
             .executeTakeFirstOrThrow();
-          await appendAudit(tx, [{ actor: actorLabel(actor), action: 'reconciliation.start', objectType: 'application', objectId: app.id, after: { reconciliationId: row.id, mode: requested } }]);
+          await appendAudit(tx, [{ actor: actorLabel(actor), action: 'reconciliation.start', objectType: 'application', objectId: app.id, after: { reconciliationId: row.id, mode: plan.mode, requestedMode: requested, ...(plan.reason === null ? {} : { modeReason: plan.reason }) } }]);
           if (deps.queue) await deps.queue.send(RUN_QUEUE, { runId: row.id }, { singletonKey: row.id, group: { id: app.id, limit: 1 } }, tx);
           return row.id;
         });

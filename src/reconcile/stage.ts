@@ -98,6 +98,11 @@ export function snapshotHash(attributes: Record<string, unknown>, enabled: boole
   return hashOfTexts(jsonbText(attributes), enabled, locked, entitlementsText(entitlements));
 }
 
+/** The snapshot hash of a listed account, as staging computes it. */
+export function accountHash(a: AccountItem): string {
+  return hashOfTexts(jsonbText(jsonAttributes(a.attributes)), a.enabled, a.locked, entitlementsText(sortedEntitlements(a.entitlements)));
+}
+
 const STAGING_COLUMNS = ['run_id', 'page', 'native_identity', 'attributes', 'enabled', 'locked', 'entitlements', 'hash'] as const;
 
 /**

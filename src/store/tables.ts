@@ -293,6 +293,11 @@ export interface ReconciliationRunsTable {
   /** The worker carrying the run out, and until when its lease holds (renewed with each page). */
   owner: string | null;
   lease_until: Date | null;
+  /** Why the run was carried out in its mode (an incremental request that ran full). */
+  mode_reason: string | null;
+  /** The change cursor an incremental run reads from; where the next one starts, as this run leaves it. */
+  change_since: string | null;
+  change_cursor: string | null;
 }
 
 export interface ReconciliationStagingTable {

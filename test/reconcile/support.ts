@@ -32,8 +32,8 @@ export interface Driven {
   recon: Reconciliation;
   /** Every plan handed to the executor, with who it was made by. */
   plans: { plan: ProvisioningPlan; createdBy: string }[];
-  /** Starts a run and carries it out here; resolves with the run as it ended. */
-  run(applicationId: string): Promise<ReconciliationRun>;
+  /** Starts a run (full unless `mode` says otherwise) and carries it out here; resolves with the run as it ended. */
+  run(applicationId: string, mode?: 'full' | 'incremental'): Promise<ReconciliationRun>;
 }
 
 /**
@@ -58,8 +58,8 @@ export function driven(t: TestApp, options: { executePlan?: boolean } = {}): Dri
   return {
     recon,
     plans,
-    async run(applicationId) {
-      const started = await recon.start(SYSTEM_ACTOR, applicationId);
+    async run(applicationId, mode) {
+      const started = await recon.start(SYSTEM_ACTOR, applicationId, mode === undefined ? {} : { mode });
       return recon.runNow(started.id);
     },
   };

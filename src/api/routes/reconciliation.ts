@@ -12,7 +12,8 @@ const RunWire = Type.Object({
   id: Uuid,
   applicationId: Uuid,
   requestedMode: Mode,
-  mode: Type.String({ description: 'What the run does: no connector kind reads changes since a cursor yet, so incremental runs read everything (full).' }),
+  mode: Type.String({ description: 'The mode the run was carried out in: an incremental request runs full when the connector cannot read changes since a cursor or the application has none yet (modeReason says which).' }),
+  modeReason: Nullable(Type.String({ description: 'Why mode differs from requestedMode, when it does.' })),
   status: Type.String({ description: 'queued | running | stopping | completed | failed | stopped' }),
   phase: Type.String({ description: 'entitlements | accounts | apply | done' }),
   progress: Type.Object({

@@ -2,13 +2,13 @@
 import type { Entry } from 'ldapts';
 import type { Capabilities, DeprovisioningAction, Operation } from '../capabilities.ts';
 import type { AccountItem, Connector, ConnectorKind, ConnectorOptions, EntitlementItem, ListOptions, Page } from '../contract.ts';
-import { decodeCursor, paginateBatches, resumeBatchesAfter } from '../cursor.ts';
+import { changeMarkOf, decodeCursor, paginateBatches, parseChangeMark, resumeBatchesAfter } from '../cursor.ts';
 import { assertEntitlementOperation } from '../entitlement-ops.ts';
 import { ConnectorError, secretScrubber } from '../errors.ts';
 import { secretSettingNames, settingsOrThrow } from '../settings.ts';
 import { applyLdap, createDn } from './apply.ts';
 import { allMemberships, createGroup, deleteGroup, membershipsOf } from './groups.ts';
-import { GROUPS, PASSWORD, entryValues, loadModel, normDn, searchAttributes, toAccount } from './model.ts';
+import { GROUPS, PASSWORD, entryValues, fromGeneralizedTime, loadModel, normDn, searchAttributes, toAccount, toGeneralizedTime } from './model.ts';
 import type { LdapModel } from './model.ts';
 import { createLdapSession, ldapError } from './session.ts';
 import type { LdapSession } from './session.ts';
@@ -67,6 +67,30 @@ export function createLdapConnector(options: ConnectorOptions): Connector {
     return entries.map((e) => toAccount(e, m, settings, groups.get(normDn(e.dn)) ?? []));
   }
 
+  /** Listed accounts with their change marks: the entries' modifyTimestamp (an operational attribute, asked for by name). */
+  async function markedAccountsOf(entries: Entry[], m: LdapModel, known?: Map<string, string[]>): Promise<AccountItem[]> {
+    const accounts = await accountsOf(entries, m, known);
+    return accounts.map((a, i) => {
+      const stamp = entryValues(entries[i]!, 'modifyTimestamp')[0];
+      const mark = stamp === undefined ? undefined : changeMarkOf(fromGeneralizedTime(stamp));
+      return mark === undefined ? a : { ...a, changeMark: mark };
+    });
+  }
+
+  /** Pages of the accounts `filter` selects, resumable from a page's cursor, each with its change marks. */
+  async function* accountPages(filter: string, cursor: string | null | undefined, opts: ListOptions | undefined): AsyncGenerator<Page<AccountItem>> {
+    const c = cursor === undefined || cursor === null ? null : decodeCursor(cursor);
+    const m = await getModel();
+    const size = pageSizeOf(opts);
+    const g = settings.groups;
+    const known = g?.lookup === 'preload' ? await allMemberships(session, g, size) : undefined;
+    const attributes = [...searchAttributes(settings), 'modifyTimestamp'];
+    const batches = resumeBatchesAfter(() => search(session, settings, settings.baseDn, filter, attributes, size), (e) => e.dn, c);
+    for await (const page of paginateBatches(batches, size, (e) => e.dn, c?.n ?? 0)) {
+      yield { items: await markedAccountsOf(page.items, m, known), nextCursor: page.nextCursor };
+    }
+  }
+
   return {
     kind: 'ldap',
     capabilities,
@@ -96,16 +120,15 @@ export function createLdapConnector(options: ConnectorOptions): Connector {
       }
     },
 
-    async *listAccounts(cursor?: string | null, opts?: ListOptions): AsyncIterable<Page<AccountItem>> {
-      const c = cursor === undefined || cursor === null ? null : decodeCursor(cursor);
-      const m = await getModel();
-      const size = pageSizeOf(opts);
-      const g = settings.groups;
-      const known = g?.lookup === 'preload' ? await allMemberships(session, g, size) : undefined;
-      const batches = resumeBatchesAfter(() => search(session, settings, settings.baseDn, settings.userFilter, searchAttributes(settings), size), (e) => e.dn, c);
-      for await (const page of paginateBatches(batches, size, (e) => e.dn, c?.n ?? 0)) {
-        yield { items: await accountsOf(page.items, m, known), nextCursor: page.nextCursor };
-      }
+    listAccounts(cursor?: string | null, opts?: ListOptions): AsyncIterable<Page<AccountItem>> {
+      return accountPages(settings.userFilter, cursor, opts);
+    },
+
+    // modifyTimestamp has whole seconds: `>=` the mark's second reads a change made in the same second again rather than missing it.
+    listAccountsChangedSince(since: string, cursor?: string | null, opts?: ListOptions): AsyncIterable<Page<AccountItem>> {
+      const second = new Date(Math.floor(parseChangeMark(since).getTime() / 1000) * 1000);
+      const base = settings.userFilter.startsWith('(') ? settings.userFilter : `(${settings.userFilter})`;
+      return accountPages(`(&${base}(modifyTimestamp>=${toGeneralizedTime(second)}))`, cursor, opts);
     },
 
     async *listEntitlements(cursor?: string | null, opts?: ListOptions): AsyncIterable<Page<EntitlementItem>> {
