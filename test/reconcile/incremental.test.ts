@@ -4,12 +4,15 @@
  * account are recorded; an account deleted on the target is not marked removed by it, but is
  * by the next full run. On the SCIM test server (`meta.lastModified ge`), on slapd
  * (`modifyTimestamp>=`), and a csv application, whose incremental request runs full and says so.
+ * An incremental run killed mid-way resumes and leaves the same cursor as an uninterrupted one.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Attribute, Change, type Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../../src/domain/actor.ts';
+import { RunAborted } from '../../src/reconcile/index.ts';
 import type { TestApp } from '../support/app.ts';
 import { testDbKinds } from '../support/db.ts';
 import { startScimServer, type ScimServer } from '../support/scim-server.ts';
@@ -90,6 +93,38 @@ describe.each(testDbKinds())('incremental reconciliation runs, %s', (kind) => {
     expect(full).toMatchObject({ status: 'completed', mode: 'full', modeReason: null, progress: { accountsSeen: 3, removed: 1 } });
     expect((await accountsOf(t, appId)).filter((a) => a.removed_at !== null).map((a) => (a.attributes as { userName?: string }).userName)).toEqual(['inc2']);
   });
+
+  it('SCIM: an incremental run killed mid-way resumes after its last page and leaves the same cursor as an uninterrupted one', async () => {
+    const s = await startScimServer();
+    try {
+      const ids = s.seedUsers(6, { prefix: 'res' });
+      const d = driven(t);
+      const app = () => makeApp(t, { connectorKind: 'scim', settings: { baseUrl: s.url, pageSize: 2, retries: 0 }, secrets: { token: s.token } });
+      const whole = await app();
+      const killed = await app();
+      await d.run(whole);
+      await d.run(killed);
+      for (const i of [0, 2, 4]) s.touchUser(ids[i]!, { displayName: `Renamed ${i}` });
+      s.seedUsers(2, { prefix: 'resnew' });
+
+      const uninterrupted = await d.run(whole, 'incremental');
+      expect(uninterrupted).toMatchObject({ status: 'completed', mode: 'incremental', progress: { accountsSeen: 5, new: 2, changed: 3, removed: 0 } });
+      const started = await d.recon.start(SYSTEM_ACTOR, killed, { mode: 'incremental' });
+      const controller = new AbortController();
+      await expect(d.recon.runNow(started.id, { signal: controller.signal, onPage: (r) => (r.phase === 'accounts' && r.progress.pages >= 1 ? controller.abort() : undefined) })).rejects.toBeInstanceOf(RunAborted);
+      // The first page is res0 (renamed) and res1 (at the cursor's mark, seen and unchanged: not staged).
+      expect(await d.recon.status(killed, started.id)).toMatchObject({ status: 'running', phase: 'accounts', progress: { pages: 1, accountsSeen: 1 } });
+      const resumed = await d.recon.runNow(started.id);
+      expect(resumed).toMatchObject({ status: 'completed', mode: 'incremental', attempts: 2 });
+      expect(resumed.progress).toEqual(uninterrupted.progress);
+      const cursorOf = async (runId: string) => (await t.db.k.selectFrom('reconciliation_runs').select('change_cursor').where('id', '=', runId).executeTakeFirstOrThrow()).change_cursor;
+      expect(JSON.parse((await cursorOf(resumed.id))!)).toEqual(JSON.parse((await cursorOf(uninterrupted.id))!));
+      // Both left a cursor past every change: nothing is staged again.
+      expect((await d.run(killed, 'incremental')).progress.accountsSeen).toBe(0);
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
 
   it('csv: an incremental request reads everything (the kind cannot read changes) and says so', async () => {
     const path = join(dir, 'accounts.csv');
