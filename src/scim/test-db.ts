@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { ColumnType, PostgresPool, PostgresPoolClient } from 'kysely';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { keepWasmCode } from '../store/wasm-flags.ts';
 
 export interface ScimUsersTable {
   id: string;
@@ -56,6 +57,7 @@ function pglitePool(pglite: PGlite): PostgresPool {
 
 /** A fresh in-memory PGlite with the `scim_users` table. */
 export async function openPglite(): Promise<TestDb> {
+  keepWasmCode();
   const pglite = await PGlite.create();
   const db = new Kysely<TestSchema>({ dialect: new PostgresDialect({ pool: pglitePool(pglite) }) });
   await CREATE.execute(db);

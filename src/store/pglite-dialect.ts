@@ -12,6 +12,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { WorkerRequest, WorkerResponse } from './pglite-worker.ts';
+import { keepWasmCode } from './wasm-flags.ts';
 
 /** A database error carried back from the worker, with PostgreSQL's SQLSTATE and details. */
 export class PgliteError extends Error {
@@ -39,6 +40,7 @@ export class PgliteWorkerClient {
   private exited: Error | undefined;
 
   constructor(dataDir: string | undefined, loadDataDir?: string) {
+    keepWasmCode();
     this.worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir, loadDataDir } });
     this.worker.on('message', (res: WorkerResponse) => {
       const p = this.pending.get(res.id);

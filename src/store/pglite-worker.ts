@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { keepWasmCode } from './wasm-flags.ts';
 
 export interface WorkerRequest {
   id: number;
@@ -26,6 +27,7 @@ if (!port) throw new Error('pglite-worker must run in a worker thread');
 const { dataDir, loadDataDir } = workerData as { dataDir: string | undefined; loadDataDir: string | undefined };
 // int8 as a JS number, as the PostgreSQL driver is set up too: counts and sequence values fit.
 // `loadDataDir` starts from a dump of an already-initialised cluster (tests use one per run).
+keepWasmCode();
 const db = new PGlite(dataDir, {
   parsers: { 20: (v: string) => Number(v) },
   ...(loadDataDir ? { loadDataDir: new Blob([readFileSync(loadDataDir)]) } : {}),
