@@ -98,6 +98,7 @@ export function describeRun(r: ReconciliationRun): string {
     parts.push(`${p.new} new, ${p.changed} changed, ${p.removed} removed; ${p.matched} matched, ${p.unmatched} unmatched, ${p.orphan} orphan`);
     parts.push(`remediations: ${r.remediations.pending} pending, ${r.remediations.held} held, ${r.remediations.applied} applied${r.baseline ? ' (baseline run)' : ''}`);
   }
+  parts.push(r.mode === r.requestedMode ? `mode ${r.mode}` : `mode ${r.mode} (${r.requestedMode} asked${r.modeReason ? `: ${r.modeReason}` : ''})`);
   if (r.heldReason) parts.push(`held: ${r.heldReason}`);
   if (r.lastError) parts.push(`error: ${r.lastError}`);
   return parts.join(' | ');

@@ -35,9 +35,11 @@ describe('steward recon', { timeout: 240_000 }, () => {
   });
 
   it('starts a run by application name, waits for it with a progress bar, and shows it in status', async () => {
-    const started = await runSteward(['recon', 'start', 'recon cli', '--wait', '--data', dir]);
+    // Incremental is asked, but a first run reads everything, and says why.
+    const started = await runSteward(['recon', 'start', 'recon cli', '--wait', '--mode', 'incremental', '--data', dir]);
     expect(started.code, started.stderr).toBe(0);
     expect(started.stdout).toMatch(/completed \| 3 pages, 5 accounts seen \| 5 new, 0 changed, 0 removed; 0 matched, 5 unmatched, 0 orphan/);
+    expect(started.stdout).toMatch(/mode full \(incremental asked: .+\)/);
     expect(started.stderr).toContain('reconciling [');
     const status = await runSteward(['recon', 'status', appId, '--data', dir]);
     expect(status.code, status.stderr).toBe(0);
@@ -48,5 +50,13 @@ describe('steward recon', { timeout: 240_000 }, () => {
     const missing = await runSteward(['recon', 'start', 'No Such App', '--data', dir]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("no application is named 'No Such App'");
+  });
+
+  it('an incremental run after a full one reads only what changed, and status says it ran incremental', async () => {
+    scim.seedUsers(1, { prefix: 'late' });
+    const started = await runSteward(['recon', 'start', 'recon cli', '--wait', '--mode', 'incremental', '--data', dir]);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toMatch(/completed \| \d+ pages?, 1 accounts seen \| 1 new, 0 changed, 0 removed/);
+    expect(started.stdout).toContain('| mode incremental');
   });
 });
