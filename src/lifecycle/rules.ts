@@ -194,31 +194,19 @@ export async function removeRule(trx: Executor, actor: string, id: string): Prom
 
 /** Puts a rule back as it was (same id, same version), after a held change undid its save; audited. */
 export async function restoreRule(trx: Executor, actor: string, rule: Rule): Promise<void> {
+  const fields = {
+    name: rule.name,
+    description: rule.description,
+    condition: rule.condition,
+    grants: JSON.stringify(rule.grants),
+    revoke_requested_on_move: rule.revokeRequestedOnMove,
+    enabled: rule.enabled,
+    version: rule.version,
+  };
   await trx
     .insertInto('birthright_rules')
-    .values({
-      id: rule.id,
-      name: rule.name,
-      description: rule.description,
-      condition: rule.condition,
-      grants: JSON.stringify(rule.grants),
-      revoke_requested_on_move: rule.revokeRequestedOnMove,
-      enabled: rule.enabled,
-      version: rule.version,
-      created_at: new Date(rule.createdAt),
-    })
-    .onConflict((oc) =>
-      oc.column('id').doUpdateSet({
-        name: rule.name,
-        description: rule.description,
-        condition: rule.condition,
-        grants: JSON.stringify(rule.grants),
-        revoke_requested_on_move: rule.revokeRequestedOnMove,
-        enabled: rule.enabled,
-        version: rule.version,
-        updated_at: sql<Date>`now()`,
-      }),
-    )
+    .values({ id: rule.id, ...fields, created_at: new Date(rule.createdAt) })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ ...fields, updated_at: sql<Date>`now()` }))
     .execute();
   await appendAudit(trx, [{ actor, action: 'rule.restore', objectType: 'rule', objectId: rule.id, after: rule }]);
 }
