@@ -13,19 +13,12 @@ import { startServer, type Server } from '../support/cli.ts';
 import { createTestDb, testDbKinds } from '../support/db.ts';
 import { startScimServer, type ScimServer } from '../support/scim-server.ts';
 import { hrUser, patchOp, STATUS_PATH } from './support.ts';
+import { until as poll } from '../support/until.ts';
 
 const TOKEN = 'lifecycle-serve-bootstrap-token-0123456789';
 const DEPARTMENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+// A serve process under CI load can take a while to reach each state.
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> => poll(what, probe, 90_000);
 
 describe.each(testDbKinds())('the lifecycle worker in steward serve on %s', (kind) => {
   let scim: ScimServer;

@@ -10,16 +10,7 @@ import { startScimServer, type ScimServer } from '../support/scim-server.ts';
 import { startSlackServer, type SlackServer } from '../support/slack-server.ts';
 import { startSmtpServer, type SmtpTestServer } from '../support/smtp-server.ts';
 import { makeIdentity } from '../api/app-fixtures.ts';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from '../support/until.ts';
 
 describe.each(testDbKinds())('request to provisioning, end to end on %s', (kind) => {
   let t: TestApp;

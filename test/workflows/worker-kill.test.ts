@@ -10,18 +10,9 @@ import type { Db } from '../../src/store/db.ts';
 import { startServer, type Server } from '../support/cli.ts';
 import { createTestDb, testDbKinds } from '../support/db.ts';
 import { startScimServer, type ScimServer } from '../support/scim-server.ts';
+import { until } from '../support/until.ts';
 
 const TOKEN = 'kill-test-bootstrap-token-0123456789abcdef';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(testDbKinds())('a worker killed mid-flow on %s', (kind) => {
   let scim: ScimServer;
