@@ -9,7 +9,7 @@ import { batchReads } from './batch-reads.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../store/errors.ts';
 import { identityColumns } from '../store/identities.ts';
-import { countIdentityRows, directReportRows, existingIdentityIds, identitiesWithRelations, isUuid, lockIdentityRow, lockManagerGraph, managerChainReaches, pageIdentityRows } from '../store/identity-repo.ts';
+import { countIdentityRows, directReportRows, existingIdentityIds, identitiesWithRelations, isUuid, type IdentityWithRelations, lockIdentityRow, lockManagerGraph, managerChainReaches, pageIdentityRows } from '../store/identity-repo.ts';
 import type { IdentityRow } from '../store/tables.ts';
 import { buildIdentityRecords, identityFilterMapping, storedIdentityResource, toIdentityRecords, type IdentityRecord, type ReadOptions } from './identity-records.ts';
 import { validateIdentity, type ValidIdentity } from './identity-validate.ts';
@@ -23,6 +23,10 @@ export type { IdentityRecord } from './identity-records.ts';
 /** Identities as SCIM Users: create, read, replace, patch, delete and list, every change audited. */
 export interface IdentityService {
   create(actor: Actor, body: unknown): Promise<IdentityRecord>;
+  /**
+   * One identity as it is now. Reads of one identity that arrive together share one query
+   * and one record: treat the record as read-only.
+   */
   get(id: string, opts?: ReadOptions): Promise<IdentityRecord>;
   /** PUT: the body replaces the whole resource. */
   replace(actor: Actor, id: string, body: unknown, pre?: Preconditions): Promise<IdentityRecord>;
@@ -84,6 +88,7 @@ export function createIdentityService(db: Db): IdentityService {
   // in the table). The embedded database runs one query at a time: a second batch waits
   // in its worker's queue while the first runs, so it never idles between them.
   const readOne = batchReads((ids: string[]) => identitiesWithRelations(db.k, ids), { maxInFlight: db.kind === 'pglite' ? 2 : 4 });
+  const built = new WeakMap<IdentityWithRelations, { plain?: IdentityRecord; withGroups?: IdentityRecord }>();
 
   // The write shared by PUT and PATCH: nothing is written when nothing changed.
   async function writeReplacement(trx: Executor, actor: Actor, row: IdentityRow, v: ValidIdentity): Promise<IdentityRecord> {
@@ -132,8 +137,16 @@ export function createIdentityService(db: Db): IdentityService {
     async get(id, opts) {
       const found = isUuid(id) ? await readOne(id.toLowerCase()) : undefined;
       if (!found) throw notFound(id);
+      // Reads that shared a query share the record built from it (built once per batch).
+      const made = built.get(found) ?? {};
+      built.set(found, made);
+      const variant = opts?.groups ? 'withGroups' : 'plain';
+      const cached = made[variant];
+      if (cached) return cached;
       const managers = new Map(found.row.manager_id && found.managerName !== undefined ? [[found.row.manager_id, found.managerName]] : []);
-      return buildIdentityRecords([found.row], managers, opts?.groups ? found.groups : [], opts)[0]!;
+      const rec = buildIdentityRecords([found.row], managers, opts?.groups ? found.groups : [], opts)[0]!;
+      made[variant] = rec;
+      return rec;
     },
 
     async replace(actor, id, body, pre) {

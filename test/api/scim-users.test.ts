@@ -425,6 +425,28 @@ describe.each(testDbKinds())('SCIM Users on %s', (kind) => {
     });
   });
 
+  it('answers concurrent reads of one User, which share one query, each with its own projection and host', async () => {
+    const u = await create({ title: 'Analyst' });
+    const url = `/v2.0/Users/${u.id}`;
+    const [full, picked, excluded, other] = await Promise.all([
+      s.get(url),
+      s.get(`${url}?attributes=userName`),
+      s.get(`${url}?excludedAttributes=title`),
+      s.get(url, { host: 'steward.example.org' }),
+    ]);
+    expect(full.json()).toEqual(u);
+    expect(picked.json()).toEqual({ schemas: u.schemas, id: u.id, userName: u.userName });
+    expect(excluded.json()).toEqual(Object.fromEntries(Object.entries(u).filter(([k]) => k !== 'title')));
+    expect(other.json<User>().meta.location).toBe(`http://steward.example.org${url}`);
+    expect(full.headers.etag).toBe('W/"1"');
+    // The next read after a change sees it: nothing serialised for the earlier reads is reused.
+    expect((await s.patch(url, patchOp({ op: 'replace', path: 'title', value: 'Lead' }))).statusCode).toBe(200);
+    const [after, again] = await Promise.all([s.get(url), s.get(url)]);
+    expect(after.json<User>().title).toBe('Lead');
+    expect(after.headers.etag).toBe('W/"2"');
+    expect(again.body).toBe(after.body);
+  });
+
   it('fills the read-only groups attribute from memberships', async () => {
     const u = await create();
     const g = await s.post('/v2.0/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: uniqueName('grp'), members: [{ value: u.id }] });

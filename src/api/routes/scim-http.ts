@@ -64,9 +64,10 @@ export function wireResource(resource: Record<string, unknown>, id: string, meta
 }
 
 /** Sends one resource with the SCIM media type, its ETag, and (on 201) its Location. */
-export function sendResource(reply: FastifyReply, status: number, body: Record<string, unknown>, version: number): FastifyReply {
+export function sendResource(reply: FastifyReply, status: number, body: Record<string, unknown> | string, version: number): FastifyReply {
   reply.status(status).type(SCIM_MEDIA_TYPE).header('etag', etagOf(version));
-  if (status === 201) reply.header('location', (body.meta as { location: string }).location);
+  // A string is a body serialised already (JSON.stringify of the resource): sent as it is.
+  if (status === 201 && typeof body !== 'string') reply.header('location', (body.meta as { location: string }).location);
   return reply.send(body);
 }
 

@@ -51,6 +51,9 @@ export function userWire(rec: IdentityRecord, origin: string): Record<string, un
   return wireResource(r, rec.id, { resourceType: 'User', created: rec.created, lastModified: rec.lastModified, location: `${origin}${SCIM_BASE}/Users/${rec.id}`, version: rec.version });
 }
 
+/** Serialised bodies of the records `get` shares between concurrent reads, by origin and projection. */
+const bodiesOf = new WeakMap<IdentityRecord, Map<string, string>>();
+
 const idOf = (req: FastifyRequest) => (req.params as { id: string }).id;
 
 /** SCIM 2.0 Users (RFC 7644): identities as Okta and Microsoft Entra provision them. */
@@ -91,10 +94,21 @@ export function scimUserRoutes({ services }: RouteDeps): RouteSpec[] {
       summary: 'One User; answers 304 to an If-None-Match naming its current ETag',
       schema: { params: IdParam, querystring: Projection, response: { 200: ScimResource, ...scimErrors(404) } },
       handler: async (req, reply) => {
-        const p = projectionOf(req.query as object, USER_RESOURCE_TYPE);
+        const q = req.query as { attributes?: string; excludedAttributes?: string };
+        const p = projectionOf(q, USER_RESOURCE_TYPE);
         const rec = await users.get(idOf(req), { groups: p.wants('groups') });
         if (notModified(req, rec.version)) return reply.status(304).send();
-        return sendResource(reply, 200, project(userWire(rec, originOf(req)), p), rec.version);
+        // Concurrent reads of one User share its record: its body is serialised once for them.
+        const origin = originOf(req);
+        const bodies = bodiesOf.get(rec) ?? new Map<string, string>();
+        bodiesOf.set(rec, bodies);
+        const key = `${origin}\n${q.attributes ?? ''}\n${q.excludedAttributes ?? ''}`;
+        let body = bodies.get(key);
+        if (body === undefined) {
+          body = JSON.stringify(project(userWire(rec, origin), p));
+          bodies.set(key, body);
+        }
+        return sendResource(reply, 200, body, rec.version);
       },
     },
     {
