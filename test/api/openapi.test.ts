@@ -32,9 +32,20 @@ describe('the API description', () => {
   });
 
   it('serves Prometheus metrics and health without a token', async () => {
+    const series = async () => {
+      const body = (await t.call(undefined, 'GET', '/metrics')).body;
+      const value = (name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(body)?.[1] ?? 0);
+      return {
+        requests: value('steward_http_requests_total{method="GET",route="/v1.0/clients",status="200"}'),
+        timed: value('steward_http_request_duration_seconds_count{method="GET",route="/v1.0/clients"}'),
+      };
+    };
     await t.call(t.admin, 'GET', '/v1.0/clients');
-    const m = await t.call(undefined, 'GET', '/metrics');
-    expect(m.body).toContain('steward_http_requests_total{method="GET",route="/v1.0/clients",status="200"}');
+    const before = await series();
+    expect(before.requests).toBeGreaterThan(0);
+    await t.call(t.admin, 'GET', '/v1.0/clients');
+    await t.call(t.admin, 'GET', '/v1.0/clients');
+    expect(await series()).toEqual({ requests: before.requests + 2, timed: before.timed + 2 });
     expect((await t.call(undefined, 'GET', '/health')).json()).toEqual({ status: 'ok', database: 'pglite' });
   });
 });
