@@ -6,8 +6,8 @@ import { actorLabel, type Actor } from '../domain/actor.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { StewardError } from '../domain/errors.ts';
 import { ENTERPRISE_USER_URN, type IdentityResource } from '../domain/identity.ts';
-import { appendAudit, type AuditInput } from '../store/audit.ts';
-import { copyRows, withSession, type Session } from '../store/copy.ts';
+import { appendAudit, appendPreparedAudit, prepareAudit, type AuditInput, type PreparedAudit } from '../store/audit.ts';
+import { CopyText, canCopyEncoded, copyEncoded, copyField, copyRows, withSession, type Session } from '../store/copy.ts';
 import type { Db, DbKind, Executor } from '../store/db.ts';
 import { identitiesByExternalIds, identitiesByUserNames, identityColumns } from '../store/identities.ts';
 import { isUniqueViolation } from '../store/errors.ts';
@@ -64,6 +64,9 @@ interface Planned {
   /** The identity's id: the stored one, or one made here for a new row. */
   id?: string;
   managerId?: string | null;
+  /** The resource's canonical JSON, and the stored one's (updates): made once, for the row, the audit event and its hash. */
+  json?: string;
+  beforeJson?: string;
 }
 
 /**
@@ -72,11 +75,22 @@ interface Planned {
  * is retried row by row, so one bad row never stops or half-writes the others.
  */
 export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncIterable<string | Buffer>, opts: ImportOptions): Promise<ImportReport> {
-  // Writes go through one session so that, on PostgreSQL, rows are COPYed inside each batch's transaction.
-  return withSession(db, (session) => importWith(db, session, actor, input, opts));
+  // Writes go through sessions so that, on PostgreSQL, rows are COPYed inside each batch's transaction.
+  // Two there: one batch writes its people while the one before it writes its audit events and commits.
+  if (db.kind === 'postgres') return withSession(db, (a) => withSession(db, (b) => importWith(db, [a, b], actor, input, opts)));
+  return withSession(db, (session) => importWith(db, [session], actor, input, opts));
 }
 
-async function importWith(db: Db, session: Session, actor: Actor, input: Readable | AsyncIterable<string | Buffer>, opts: ImportOptions): Promise<ImportReport> {
+interface Flight {
+  keys: Set<string>;
+  /** Folded manager keys of the batch's rows: a later row naming one waits for this batch to commit. */
+  managerKeys: Set<string>;
+  done: Promise<void>;
+  /** Settles once the batch's people are written in its transaction (or the batch is done): the next batch may start writing. */
+  written: Promise<void>;
+}
+
+async function importWith(db: Db, sessions: Session[], actor: Actor, input: Readable | AsyncIterable<string | Buffer>, opts: ImportOptions): Promise<ImportReport> {
   const report: ImportReport = { rows: 0, created: 0, updated: 0, unchanged: 0, rejectedCount: 0, rejected: [], warnings: [], ignoredColumns: [] };
   const reject = (p: RowProblem) => {
     report.rejectedCount++;
@@ -107,31 +121,50 @@ async function importWith(db: Db, session: Session, actor: Actor, input: Readabl
   let keysInBatch = new Set<string>();
   const pendingManagers: { key: string; manager: string; line: number }[] = [];
 
-  // One batch commits while the next is read and prepared: the database and the parser overlap.
-  let inflight: Promise<void> | undefined;
-  let inflightKeys = new Set<string>();
+  // Batches commit while the next is read and prepared: the database and the parser overlap. On
+  // PostgreSQL two batches are in flight, each on its own session: batch N+1 writes its people
+  // while batch N writes its audit events (under the chain's lock) and commits.
+  const flights: Flight[] = [];
+  let started = 0;
   let failure: Error | undefined;
-  const settle = async () => {
-    await inflight;
-    inflight = undefined;
+  const settleOldest = async () => {
+    await flights.shift()?.done;
     if (failure) throw failure;
   };
+  const settle = async () => {
+    while (flights.length > 0) await settleOldest();
+    if (failure) throw failure;
+  };
+  const foldManager = (v: string) => ((opts.managerKey ?? 'userName') === 'userName' ? v.toLowerCase() : v);
   const flush = async () => {
     if (batch.length === 0) return;
     const rows = batch;
     const keys = keysInBatch;
     batch = [];
     keysInBatch = new Set();
-    // A batch must see what the one before it wrote when they share a person.
-    if ([...keys].some((k) => inflightKeys.has(k))) await settle();
+    // A batch must see what the ones before it wrote when they share a person, or when a row's
+    // manager is in one of them (its id is stored once that batch commits).
+    const waitsFor = (f: Flight) => [...keys].some((k) => f.keys.has(k)) || rows.some((r) => r.manager !== undefined && f.managerKeys.has(foldManager(r.manager)));
+    while (flights.some(waitsFor)) await settleOldest();
     const prepared = await prepareBatch(db, rows, opts, report, reject, pendingManagers);
-    await settle();
-    inflightKeys = keys;
-    inflight = commitBatch(session, db.kind, label, prepared, report, reject)
+    await yieldToLoop();
+    const encoded = encodeRows(db.kind, label, prepared.inserts, prepared.updates);
+    while (flights.length >= sessions.length) await settleOldest();
+    const session = sessions[started++ % sessions.length]!;
+    // The batch before must have written its people (a row of this batch may clash with one of its).
+    const previous = flights.at(-1)?.written;
+    let markWritten!: () => void;
+    const written = new Promise<void>((r) => (markWritten = r));
+    const done = (async () => {
+      await previous;
+      await commitBatch(session, db.kind, label, prepared, encoded, report, reject, markWritten);
+    })()
       .then(() => opts.onProgress?.({ rows: report.rows, created: report.created, updated: report.updated, unchanged: report.unchanged, rejected: report.rejectedCount }))
       .catch((e: unknown) => {
-        failure = e instanceof Error ? e : new Error(String(e));
-      });
+        failure ??= e instanceof Error ? e : new Error(String(e));
+      })
+      .finally(markWritten);
+    flights.push({ keys, managerKeys: prepared.managerKeys, done, written });
   };
 
   let source: AsyncIterable<unknown>;
@@ -143,38 +176,44 @@ async function importWith(db: Db, session: Session, actor: Actor, input: Readabl
   } else {
     source = feed(input, parser);
   }
-  for await (const rec of source as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    const { record, info } = rec;
-    if (!columns) {
-      columns = headerColumns(record, opts, report);
-      continue;
+  try {
+    for await (const rec of source as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const { record, info } = rec;
+      if (!columns) {
+        columns = headerColumns(record, opts, report);
+        continue;
+      }
+      report.rows++;
+      if (record.length !== columns.length) {
+        reject({ line: info.lines, reason: `has ${record.length} fields but the header has ${columns.length}` });
+        continue;
+      }
+      const cells = new Map<ImportTarget, string>();
+      for (let i = 0; i < columns.length; i++) {
+        const t = columns[i];
+        if (t) cells.set(t, record[i]!);
+      }
+      const key = (cells.get(opts.key) ?? '').trim();
+      if (key === '') {
+        reject({ line: info.lines, field: opts.key, reason: `${opts.key} is empty; it is the key of this import` });
+        continue;
+      }
+      const folded = opts.key === 'userName' ? key.toLowerCase() : key;
+      if (keysInBatch.has(folded)) await flush();
+      keysInBatch.add(folded);
+      const manager = cells.get('manager')?.trim();
+      batch.push({ line: info.lines, key, cells, ...(manager ? { manager } : {}) });
+      if (batch.length >= batchSize) await flush();
     }
-    report.rows++;
-    if (record.length !== columns.length) {
-      reject({ line: info.lines, reason: `has ${record.length} fields but the header has ${columns.length}` });
-      continue;
-    }
-    const cells = new Map<ImportTarget, string>();
-    for (let i = 0; i < columns.length; i++) {
-      const t = columns[i];
-      if (t) cells.set(t, record[i]!);
-    }
-    const key = (cells.get(opts.key) ?? '').trim();
-    if (key === '') {
-      reject({ line: info.lines, field: opts.key, reason: `${opts.key} is empty; it is the key of this import` });
-      continue;
-    }
-    const folded = opts.key === 'userName' ? key.toLowerCase() : key;
-    if (keysInBatch.has(folded)) await flush();
-    keysInBatch.add(folded);
-    const manager = cells.get('manager')?.trim();
-    batch.push({ line: info.lines, key, cells, ...(manager ? { manager } : {}) });
-    if (batch.length >= batchSize) await flush();
+    if (!columns) throw new StewardError('import.invalid_csv', 'the CSV is empty: it needs a header row naming its columns');
+    await flush();
+    await settle();
+  } finally {
+    // An import that stops early (a bad file, an aborted upload, a failed batch) lets the batches
+    // in flight end before their sessions go back to the pool.
+    await Promise.all(flights.map((f) => f.done));
   }
-  if (!columns) throw new StewardError('import.invalid_csv', 'the CSV is empty: it needs a header row naming its columns');
-  await flush();
-  await settle();
-  await resolveManagers(session, label, pendingManagers, opts, report);
+  await resolveManagers(sessions[0]!, label, pendingManagers, opts, report);
   report.rejected.sort((a, b) => a.line - b.line);
   report.warnings.sort((a, b) => a.line - b.line);
   return report;
@@ -231,6 +270,7 @@ function plan(row: Row, existing: IdentityRow | undefined, key: ImportOptions['k
 interface PreparedBatch {
   inserts: Planned[];
   updates: Planned[];
+  managerKeys: Set<string>;
 }
 
 /** Reads what the batch's people look like now and plans each row: insert, update, unchanged or rejected. */
@@ -252,22 +292,39 @@ async function prepareBatch(
     else reject(p);
   }
   await yieldToLoop();
-  await assignManagers(db, planned, opts, report, pendingManagers);
+  const managerKeys = await assignManagers(db, planned, opts, report, pendingManagers);
   const inserts: Planned[] = [];
   const updates: Planned[] = [];
   for (const p of planned) {
-    if (!p.existing) inserts.push(p);
-    else if (canonicalJson(p.existing.data) !== canonicalJson(p.resource) || p.existing.manager_id !== p.managerId) updates.push(p);
+    p.json = canonicalJson(p.resource);
+    if (!p.existing) {
+      inserts.push(p);
+      continue;
+    }
+    p.beforeJson = canonicalJson(p.existing.data);
+    if (p.beforeJson !== p.json || p.existing.manager_id !== p.managerId) updates.push(p);
     else report.unchanged++;
   }
-  return { inserts, updates };
+  return { inserts, updates, managerKeys };
 }
 
-/** Writes a prepared batch in one transaction, or row by row when the batch breaks a constraint. */
-async function commitBatch(db: Session, kind: DbKind, actor: string, { inserts, updates }: PreparedBatch, report: ImportReport, reject: (p: RowProblem) => void): Promise<void> {
+/**
+ * Writes a prepared batch in one transaction, or row by row when the batch breaks a constraint.
+ * `written` is called once the batch's people are written, before its audit events.
+ */
+async function commitBatch(
+  db: Session,
+  kind: DbKind,
+  actor: string,
+  { inserts, updates }: PreparedBatch,
+  encoded: Encoded,
+  report: ImportReport,
+  reject: (p: RowProblem) => void,
+  written: () => void,
+): Promise<void> {
   try {
     await db.tx(async (trx) => {
-      await writeRows(trx, kind, actor, inserts, updates);
+      await writeRows(trx, kind, actor, inserts, updates, encoded, written);
     });
     report.created += inserts.length;
     report.updated += updates.length;
@@ -275,7 +332,8 @@ async function commitBatch(db: Session, kind: DbKind, actor: string, { inserts, 
     // Something in the batch broke a constraint: find which rows, one transaction each.
     for (const p of [...inserts, ...updates]) {
       try {
-        await db.tx((trx) => writeRows(trx, kind, actor, p.existing ? [] : [p], p.existing ? [p] : []));
+        const [ins, upd] = p.existing ? [[], [p]] : [[p], []];
+        await db.tx((trx) => writeRows(trx, kind, actor, ins, upd, encodeRows(kind, actor, ins, upd)));
         if (p.existing) report.updated++;
         else report.created++;
       } catch (err) {
@@ -293,7 +351,7 @@ const managerKeyOf = (r: IdentityResource, managerKey: ImportOptions['managerKey
  * already stored. A manager not found yet may come later in the file: that is settled
  * once every row is in.
  */
-async function assignManagers(db: Db, planned: Planned[], opts: ImportOptions, report: ImportReport, pending: { key: string; manager: string; line: number }[]): Promise<void> {
+async function assignManagers(db: Db, planned: Planned[], opts: ImportOptions, report: ImportReport, pending: { key: string; manager: string; line: number }[]): Promise<Set<string>> {
   const mk = opts.managerKey ?? 'userName';
   const fold = (v: string) => (mk === 'userName' ? v.toLowerCase() : v);
   const inBatch = new Map<string, string>();
@@ -323,6 +381,7 @@ async function assignManagers(db: Db, planned: Planned[], opts: ImportOptions, r
       p.resource[ENTERPRISE_USER_URN] = { ...p.resource[ENTERPRISE_USER_URN], manager: { value: managerId } };
     }
   }
+  return new Set(inBatch.keys());
 }
 
 function describeWriteError(err: unknown, r: IdentityResource): string {
@@ -340,12 +399,40 @@ const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 const INSERT_COLUMNS = ['id', 'manager_id', 'user_name', 'external_id', 'active', 'kind', 'status', 'display_name', 'given_name', 'family_name', 'email', 'department', 'title', 'employee_number', 'data'];
 
-async function writeRows(trx: Executor, kind: DbKind, actor: string, inserts: Planned[], updates: Planned[]): Promise<void> {
-  const events: AuditInput[] = [];
+interface Encoded {
+  /** The new identities as COPY text (PostgreSQL). */
+  identities?: CopyText;
+  audit: PreparedAudit;
+}
+
+/** What writing the rows takes that needs no database: COPY text and the audit events' JSON, made before the transaction. */
+function encodeRows(kind: DbKind, actor: string, inserts: Planned[], updates: Planned[]): Encoded {
+  let identities: CopyText | undefined;
+  if (kind === 'postgres' && inserts.length > 0) {
+    identities = new CopyText();
+    for (const p of inserts) {
+      const c = identityColumns(p.resource, p.managerId ?? null);
+      const fields = [p.id, c.manager_id, c.user_name, c.external_id, c.active, c.kind, c.status, c.display_name, c.given_name, c.family_name, c.email, c.department, c.title, c.employee_number, p.json ?? c.data];
+      let line = '';
+      for (let i = 0; i < fields.length; i++) line += copyField(fields[i]) + (i === fields.length - 1 ? '\n' : '\t');
+      identities.add(line);
+    }
+  }
+  const audit = prepareAudit([
+    ...inserts.map((p) => ({ actor, action: 'identity.create', objectType: 'identity', objectId: p.id!, after: p.resource, afterJson: p.json })),
+    ...updates.map((p) => ({ actor, action: 'identity.update', objectType: 'identity', objectId: p.existing!.id, before: p.existing!.data, after: p.resource, beforeJson: p.beforeJson, afterJson: p.json })),
+  ]);
+  return { identities, audit };
+}
+
+async function writeRows(trx: Executor, kind: DbKind, actor: string, inserts: Planned[], updates: Planned[], encoded: Encoded, written?: () => void): Promise<void> {
   if (inserts.length > 0) {
-    if (kind === 'postgres') {
+    if (kind === 'postgres' && encoded.identities !== undefined && canCopyEncoded(trx)) {
       // COPY straight into the table, in this transaction: no JSON for the server to parse.
       // The statement-level triggers see the rows as they would an INSERT's.
+      await copyEncoded(trx, 'identities', INSERT_COLUMNS, encoded.identities);
+    } else if (kind === 'postgres') {
+      // Not a session's transaction: copyRows writes the rows with INSERTs.
       await copyRows(
         trx,
         'identities',
@@ -366,7 +453,6 @@ async function writeRows(trx: Executor, kind: DbKind, actor: string, inserts: Pl
         select id, manager_id, user_name, external_id, active, kind, status, display_name, given_name, family_name, email, department, title, employee_number, data
         from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as x(id uuid, manager_id uuid, ${RECORD_COLUMNS})`.execute(trx);
     }
-    for (const p of inserts) events.push({ actor, action: 'identity.create', objectType: 'identity', objectId: p.id!, after: p.resource });
   }
   if (updates.length > 0) {
     const recs = updates.map((p) => {
@@ -379,10 +465,10 @@ async function writeRows(trx: Executor, kind: DbKind, actor: string, inserts: Pl
         title = x.title, employee_number = x.employee_number, data = x.data, version = i.version + 1, updated_at = now()
       from jsonb_to_recordset(${JSON.stringify(recs)}::jsonb) as x(id uuid, manager_id uuid, ${RECORD_COLUMNS})
       where i.id = x.id`.execute(trx);
-    for (const p of updates) events.push({ actor, action: 'identity.update', objectType: 'identity', objectId: p.existing!.id, before: p.existing!.data, after: p.resource });
   }
+  written?.();
   await yieldToLoop();
-  await appendAudit(trx, events, { copy: kind === 'postgres' });
+  await appendPreparedAudit(trx, encoded.audit, { copy: canCopyEncoded(trx) });
 }
 
 /** Points each imported identity at its manager, once every row is in (managers may come later in the file). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { canonicalJson } from '../domain/canonical-json.ts';
-import { copyRows } from './copy.ts';
+import { CopyText, copyEncoded, copyField, copyRows } from './copy.ts';
 import type { Executor } from './db.ts';
 import type { AuditEventRow } from './tables.ts';
 
@@ -70,6 +70,86 @@ export async function appendAudit(trx: Executor, events: readonly AuditInput[], 
     select (e->>'at')::timestamptz, e->>'actor', e->>'action', e->>'object_type', e->>'object_id',
       nullif(e->'before', 'null'::jsonb), nullif(e->'after', 'null'::jsonb), e->>'prev_hash', e->>'hash'
     from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) with ordinality as x(e, n)
+    order by n`.execute(trx);
+}
+
+/**
+ * Events serialised ahead of their transaction: what `appendAudit` would hash and write,
+ * minus the time and the link to the chain, which only the writer holding the chain's lock
+ * knows. Bulk writers (the CSV import) make these while the batch before commits.
+ */
+export interface PreparedAudit {
+  /** The event's canonical JSON around its `at`: `{"action":…,"after":…,"at":` and `,"before":…}`. */
+  head: string[];
+  tail: string[];
+  /** JSON text of before and after (null: SQL NULL), canonical. */
+  before: (string | null)[];
+  after: (string | null)[];
+  actor: string[];
+  action: string[];
+  objectType: string[];
+  objectId: (string | null)[];
+}
+
+/** One event's canonical JSON text (the hash's body) split at `at`, and its before/after as JSON text. */
+export function prepareAudit(events: readonly (AuditInput & { beforeJson?: string; afterJson?: string })[]): PreparedAudit {
+  const p: PreparedAudit = { head: [], tail: [], before: [], after: [], actor: [], action: [], objectType: [], objectId: [] };
+  for (const e of events) {
+    // canonicalJson's key order: action, actor, after, at, before, objectId, objectType.
+    const before = e.beforeJson ?? canonicalJson(e.before ?? null);
+    const after = e.afterJson ?? canonicalJson(e.after ?? null);
+    p.head.push(`{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"after":${after},"at":`);
+    p.tail.push(`,"before":${before},"objectId":${JSON.stringify(e.objectId)},"objectType":${JSON.stringify(e.objectType)}}`);
+    p.before.push(before === 'null' ? null : before);
+    p.after.push(after === 'null' ? null : after);
+    p.actor.push(e.actor);
+    p.action.push(e.action);
+    p.objectType.push(e.objectType);
+    p.objectId.push(e.objectId);
+  }
+  return p;
+}
+
+/**
+ * `appendAudit` for prepared events: the same rows, links and hashes, with only the hashing
+ * left to do under the lock. `copy`: COPY in a session's transaction (PostgreSQL).
+ */
+export async function appendPreparedAudit(trx: Executor, p: PreparedAudit, opts: { copy?: boolean } = {}): Promise<void> {
+  const n = p.head.length;
+  if (n === 0) return;
+  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
+  const last = await trx.selectFrom('audit_events').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  let prev = last?.hash ?? GENESIS_HASH;
+  // Millisecond precision: what JS keeps is exactly what the column gives back.
+  const at = new Date();
+  const atIso = at.toISOString();
+  const atJson = JSON.stringify(atIso);
+  const prevs: string[] = new Array<string>(n);
+  const hashes: string[] = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    prevs[i] = prev;
+    prev = createHash('sha256').update(prev).update('\n').update(p.head[i]!).update(atJson).update(p.tail[i]!).digest('hex');
+    hashes[i] = prev;
+  }
+  if (opts.copy) {
+    const text = new CopyText();
+    for (let i = 0; i < n; i++) {
+      text.add(`${atIso}\t${copyField(p.actor[i])}\t${copyField(p.action[i])}\t${copyField(p.objectType[i])}\t${copyField(p.objectId[i])}\t${copyField(p.before[i])}\t${copyField(p.after[i])}\t${prevs[i]!}\t${hashes[i]!}\n`);
+    }
+    await copyEncoded(trx, 'audit_events', AUDIT_COLUMNS, text);
+    return;
+  }
+  let json = '[';
+  for (let i = 0; i < n; i++) {
+    if (i > 0) json += ',';
+    json += `{"at":${atJson},"actor":${JSON.stringify(p.actor[i])},"action":${JSON.stringify(p.action[i])},"object_type":${JSON.stringify(p.objectType[i])},"object_id":${JSON.stringify(p.objectId[i])},"before":${p.before[i] ?? 'null'},"after":${p.after[i] ?? 'null'},"prev_hash":"${prevs[i]!}","hash":"${hashes[i]!}"}`;
+  }
+  json += ']';
+  await sql`
+    insert into audit_events (at, actor, action, object_type, object_id, before, after, prev_hash, hash)
+    select (e->>'at')::timestamptz, e->>'actor', e->>'action', e->>'object_type', e->>'object_id',
+      nullif(e->'before', 'null'::jsonb), nullif(e->'after', 'null'::jsonb), e->>'prev_hash', e->>'hash'
+    from jsonb_array_elements(${json}::jsonb) with ordinality as x(e, n)
     order by n`.execute(trx);
 }
 

@@ -164,6 +164,51 @@ async function copyInto(client: pg.PoolClient, table: string, columns: readonly 
   return stream.rowCount;
 }
 
+/**
+ * Rows in COPY's text format, built ahead of a transaction: add each row's text (fields as
+ * `copyField` writes them, tab-separated, ending in a newline). Kept as bytes in chunks of
+ * about 16 KiB: one long string of many pieces is slow to turn into bytes.
+ */
+export class CopyText {
+  readonly chunks: Buffer[] = [];
+  private pending = '';
+  rows = 0;
+
+  add(row: string): void {
+    this.pending += row;
+    this.rows++;
+    if (this.pending.length >= 1 << 14) {
+      this.chunks.push(Buffer.from(this.pending));
+      this.pending = '';
+    }
+  }
+
+  /** The chunks, the last one included. */
+  end(): Buffer[] {
+    if (this.pending.length > 0) this.chunks.push(Buffer.from(this.pending));
+    this.pending = '';
+    return this.chunks;
+  }
+}
+
+/**
+ * Streams rows encoded with `CopyText` into `table`, on the connection of a session's executor,
+ * inside its transaction: for bulk writers that encode rows ahead of their transaction. Throws
+ * for any other executor, which has no COPY (see `canCopyEncoded`).
+ */
+export async function copyEncoded(into: Executor, table: string, columns: readonly string[], text: CopyText): Promise<number> {
+  const client = connections.get(into);
+  if (client === undefined) throw new Error(`copyEncoded into ${table}: not an executor of a PostgreSQL session`);
+  const chunks = text.end();
+  if (chunks.length === 0) return 0;
+  const stream = client.query(copyFrom(`copy ${identifier(table, 'table')} (${columns.map((c) => identifier(c, 'column')).join(', ')}) from stdin`));
+  await pipeline(Readable.from(chunks), stream);
+  return stream.rowCount;
+}
+
+/** Whether `into` can take `copyEncoded` (an executor of a PostgreSQL session). */
+export const canCopyEncoded = (into: Executor): boolean => connections.has(into);
+
 const isDb = (x: Db | Executor): x is Db => 'kind' in x && 'lock' in x;
 
 /**
