@@ -38,15 +38,29 @@ export class PgliteWorkerClient {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
   private exited: Error | undefined;
+  /**
+   * Answers not yet handed to their callers. Node hands over every message the worker has
+   * queued in one go, and each answer resumes a caller (a batch of the CSV import goes on
+   * to plan, serialise and hash its rows): several in one turn of the event loop would
+   * stall it for all of them. One answer a turn lets timers and other requests run between.
+   */
+  private readonly answers: WorkerResponse[] = [];
+  private readonly deliver = (): void => {
+    const res = this.answers.shift();
+    if (this.answers.length > 0) setImmediate(this.deliver);
+    if (!res) return;
+    const p = this.pending.get(res.id);
+    if (!p) return;
+    this.pending.delete(res.id);
+    p.resolve(res);
+  };
 
   constructor(dataDir: string | undefined, loadDataDir?: string) {
     keepWasmCode();
     this.worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir, loadDataDir } });
     this.worker.on('message', (res: WorkerResponse) => {
-      const p = this.pending.get(res.id);
-      if (!p) return;
-      this.pending.delete(res.id);
-      p.resolve(res);
+      this.answers.push(res);
+      if (this.answers.length === 1) setImmediate(this.deliver);
     });
     const fail = (e: Error) => {
       this.exited = e;

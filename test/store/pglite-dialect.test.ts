@@ -1,6 +1,7 @@
 // The embedded database's Kysely dialect: a query outside a transaction gives up its turn
 // as soon as it is posted to the worker, so queries queue in the worker instead of waiting
-// for each answer; a transaction keeps its turn from BEGIN to COMMIT.
+// for each answer; a transaction keeps its turn from BEGIN to COMMIT; answers are handed over
+// one a turn of the event loop.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
@@ -46,6 +47,28 @@ describe('PGlite dialect turns', () => {
     const results = await Promise.all(steps);
     const counts = results.filter((_, i) => i % 2 === 1);
     expect(counts).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it('hands the worker\'s answers over one a turn of the event loop, even when they arrive together', async () => {
+    // A turn counter: an immediate that re-arms itself runs once in every turn of the loop.
+    let turn = 0;
+    let counting = true;
+    const tick = () => {
+      turn++;
+      if (counting) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const turns: number[] = [];
+    const answers = Array.from({ length: 5 }, () => count().then(() => turns.push(turn)));
+    // Keep this thread busy until the worker has answered all five: their messages then
+    // wait together and Node would hand them all over in one go.
+    const until = Date.now() + 300;
+    while (Date.now() < until) {
+      /* busy */
+    }
+    await Promise.all(answers);
+    counting = false;
+    expect(new Set(turns).size).toBe(5);
   });
 
   it('runs a transaction begun behind queued queries after them, and a rolled-back one leaves nothing', async () => {
