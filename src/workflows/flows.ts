@@ -21,6 +21,7 @@ import type { ActionFlowScriptsTable, ActionFlowsTable } from '../store/tables.t
 import type { Selectable } from 'kysely';
 import { parseScriptType } from './script-types.ts';
 import { ownFlowsFollow } from './approvals.ts';
+import { runPrepared } from './prepared.ts';
 import { render } from './template.ts';
 import type { FlowRun, RunnerDeps, ScriptOutcome, ScriptRunner } from './runners/types.ts';
 
@@ -126,6 +127,14 @@ export interface FlowEngine {
   create(tx: Executor, flow: NewFlow): Promise<string>;
   /** Tells this process's workers that scripts were enqueued. */
   wake(): void;
+  /**
+   * For a caller that creates flows in a transaction it does not commit itself (the lifecycle,
+   * reconciliation): wakes this process's workers once `tx` has ended. On PostgreSQL the
+   * queue's NOTIFY, sent at the commit, already wakes the workers of every process; on the
+   * embedded database a probe query is queued behind the transaction (it holds the single
+   * session until its COMMIT) and the workers are woken when it answers.
+   */
+  wakeAfter(tx: Executor): void;
   /** Carries out one script attempt (the queue's job handler). */
   runScript(scriptId: string): Promise<void>;
   /** A person decided on a waiting script (an approval prompt): approve continues the flow, deny fails it. */
@@ -135,7 +144,7 @@ export interface FlowEngine {
   get(flowId: string): Promise<ActionFlow>;
   list(f: FlowFilter): Promise<{ items: ActionFlow[]; next: [string, string] | null }>;
   /** Starts this process's flow workers. */
-  work(options?: { concurrency?: number; batchSize?: number; expireInSeconds?: number }): Promise<void>;
+  work(options?: { concurrency?: number; batchSize?: number; expireInSeconds?: number; pollingIntervalSeconds?: number }): Promise<void>;
 }
 
 type ScriptRow = Selectable<ActionFlowScriptsTable>;
@@ -146,7 +155,28 @@ interface Claimed {
   script: ScriptRow;
   flow: Selectable<ActionFlowsTable>;
   resumed: boolean;
+  /** Known to be the flow's last script (false when not known: the general path is taken). */
+  last: boolean;
 }
+
+/** A script's and a flow's columns, named (see prepared.ts): a claim answers both, the flow's as `flow_*`. */
+const SCRIPT_COLUMNS = ['id', 'flow_id', 'position', 'type', 'metadata', 'status', 'attempts', 'started_at', 'finished_at', 'next_attempt_at', 'output', 'last_error'] as const;
+const FLOW_COLUMNS = ['chain_id', 'application_id', 'entitlement_id', 'identity_id', 'assignment_id', 'request_id', 'purpose', 'status', 'context', 'created_by', 'created_at', 'updated_at', 'finished_at'] as const;
+const scriptColumns = (alias: string) => sql.raw(SCRIPT_COLUMNS.map((c) => `${alias}.${c}`).join(', '));
+const flowColumns = sql.raw(FLOW_COLUMNS.map((c) => `f.${c} as flow_${c}`).join(', '));
+type ClaimRow = ScriptRow & { is_last: boolean } & { [K in (typeof FLOW_COLUMNS)[number] as `flow_${K}`]: Selectable<ActionFlowsTable>[K] };
+
+/** A claim statement's row as the script and its flow. */
+function claimedOf(row: ClaimRow): Claimed {
+  const script = {} as Record<string, unknown>;
+  for (const c of SCRIPT_COLUMNS) script[c] = row[c];
+  const flow = { id: row.flow_id } as Record<string, unknown>;
+  for (const c of FLOW_COLUMNS) flow[c] = row[`flow_${c}`];
+  return { script: script as ScriptRow, flow: { ...(flow as Selectable<ActionFlowsTable>), status: 'running' }, resumed: false, last: row.is_last };
+}
+
+/** The most flow ends committed in one transaction. */
+const MAX_ENDINGS = 100;
 
 /** The most scripts of one flow a job runs one after another before it hands the rest to the queue. */
 const MAX_CHAIN = 50;
@@ -320,68 +350,160 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
   }
 
   /**
-   * Records an outcome and moves the flow on, in one transaction. With `chain`, a success
-   * also claims the flow's next script in the same statement and answers it, for the caller
-   * to run at once (no job, no wait for a worker); otherwise the next script is enqueued.
+   * Records an outcome and moves the flow on, atomically. With `chain`, a success also claims
+   * the flow's next script and answers it, for the caller to run at once (no job, no wait for
+   * a worker); otherwise the next script is enqueued. The usual steps are one statement each:
+   * a success that claims the next script (no transaction around it), and the last script's
+   * success that ends the flow (in a transaction with its audit event).
    */
-  async function settle(script: ScriptRow, flow: Claimed['flow'], outcome: ScriptOutcome, chain: boolean): Promise<Claimed | undefined> {
-    const next = await db.tx(async (tx): Promise<Claimed | undefined> => {
+  async function settle(claimed: Claimed, outcome: ScriptOutcome, chain: boolean): Promise<Claimed | undefined> {
+    const { script, flow } = claimed;
+    const output = outcome.output ? JSON.stringify(outcome.output) : null;
+    if (outcome.status !== 'later' && outcome.status !== 'waiting' && chain && !claimed.last) {
+      // One statement: the next pending script claimed if it is due now and the flow is live,
+      // and this script's outcome written only then. When nothing is claimed nothing is
+      // written, and the transaction below does it all.
+      const at = now();
+      const fast = await runPrepared(
+        db,
+        'flow_settle_chain',
+        sql<ScriptRow & { is_last: boolean }>`
+          with nxt as (
+            select s.id from action_flow_scripts s
+            where s.flow_id = ${flow.id} and s.position > ${script.position} and s.status = 'pending'
+            order by s.position limit 1
+          ), claimed as (
+            update action_flow_scripts s
+            set status = 'running', attempts = s.attempts + 1, started_at = coalesce(s.started_at, ${at}), next_attempt_at = ${leaseEnd(at)}
+            where s.id = (select id from nxt) and s.status = 'pending' and (s.next_attempt_at is null or s.next_attempt_at <= ${at})
+              and (select f.status from action_flows f where f.id = s.flow_id) in ('pending', 'running')
+            returning ${scriptColumns('s')}, not exists (select 1 from action_flow_scripts n where n.flow_id = s.flow_id and n.position > s.position) as is_last
+          ), done as (
+            update action_flow_scripts set status = ${outcome.status}, finished_at = ${at}, next_attempt_at = null, output = ${output}
+            where id = ${script.id} and exists (select 1 from claimed)
+          ), live as (
+            update action_flows set status = 'running', updated_at = ${at}
+            where id = (select flow_id from claimed) and status in ('pending', 'running')
+          )
+          select * from claimed`.compile(db.k),
+      );
+      const row = fast.rows[0];
+      if (row) {
+        const { is_last, ...next } = row;
+        return { script: next, flow: { ...flow, status: 'running' }, resumed: false, last: is_last };
+      }
+    }
+    if (claimed.last && (outcome.status === 'succeeded' || outcome.status === 'skipped')) {
+      await endFlow({ script, flow, status: outcome.status, output });
+      return undefined;
+    }
+    const enqueued = await db.tx(async (tx): Promise<boolean> => {
       const at = now();
       if (outcome.status === 'later') {
         await tx
           .updateTable('action_flow_scripts')
-          .set({ status: 'pending', attempts: sql`attempts - 1`, next_attempt_at: outcome.at, output: outcome.output ? JSON.stringify(outcome.output) : null })
+          .set({ status: 'pending', attempts: sql`attempts - 1`, next_attempt_at: outcome.at, output })
           .where('id', '=', script.id)
           .execute();
         await enqueue(tx, script.id, flow.application_id, outcome.at);
         deps.queue?.wake(FLOW_QUEUE, outcome.at);
-        return undefined;
+        return false;
       }
       if (outcome.status === 'waiting') {
-        await tx
-          .updateTable('action_flow_scripts')
-          .set({ status: 'waiting', next_attempt_at: null, output: outcome.output ? JSON.stringify(outcome.output) : null })
-          .where('id', '=', script.id)
-          .execute();
+        await tx.updateTable('action_flow_scripts').set({ status: 'waiting', next_attempt_at: null, output }).where('id', '=', script.id).execute();
         await tx.updateTable('action_flows').set({ status: 'waiting', updated_at: at }).where('id', '=', flow.id).execute();
-        return undefined;
+        return false;
       }
-      const output = outcome.output ? JSON.stringify(outcome.output) : null;
-      if (chain) {
-        // One statement: this script's outcome, the flow still live, and the next script
-        // claimed if it is due now. Anything else (the last script, a cancelled flow) falls
-        // through to `advance`, in the same transaction.
-        const claimed = await sql<ScriptRow>`
-          with done as (
-            update action_flow_scripts set status = ${outcome.status}, finished_at = ${at}, next_attempt_at = null, output = ${output}
-            where id = ${script.id} returning flow_id, position
-          ), live as (
-            update action_flows set status = 'running', updated_at = ${at}
-            where id = ${flow.id} and status in ('pending', 'running') returning id
-          ), nxt as (
-            select s.id from action_flow_scripts s, done
-            where s.flow_id = done.flow_id and s.position > done.position and s.status = 'pending'
-            order by s.position limit 1
-          )
-          update action_flow_scripts s
-          set status = 'running', attempts = s.attempts + 1, started_at = coalesce(s.started_at, ${at}), next_attempt_at = ${leaseEnd(at)}
-          from nxt, live
-          where s.id = nxt.id and s.status = 'pending' and (s.next_attempt_at is null or s.next_attempt_at <= ${at})
-          returning s.*`.execute(tx);
-        const row = claimed.rows[0];
-        if (row) return { script: row, flow: { ...flow, status: 'running' }, resumed: false };
-      } else {
-        await tx.updateTable('action_flow_scripts').set({ status: outcome.status, finished_at: at, next_attempt_at: null, output }).where('id', '=', script.id).execute();
-      }
-      await advance(tx, flow, script.position, at);
-      return undefined;
+      await tx.updateTable('action_flow_scripts').set({ status: outcome.status, finished_at: at, next_attempt_at: null, output }).where('id', '=', script.id).execute();
+      return advance(tx, flow, script.position, at);
     });
-    if (!next) wake();
-    return next;
+    if (enqueued) wake();
+    return undefined;
   }
 
-  /** After the script at `position` finished: enqueue the next, or end the flow. */
-  async function advance(tx: Executor, flow: FlowRowish, position: number, at: Date): Promise<void> {
+  /** A flow whose last script finished, waiting for its end to be committed. */
+  interface Ending {
+    script: ScriptRow;
+    flow: FlowRowish;
+    status: 'succeeded' | 'skipped';
+    output: string | null;
+  }
+  const endings: { ending: Ending; committed: PromiseWithResolvers<void> }[] = [];
+  let endingsRunning = false;
+
+  /**
+   * Ends a flow whose last script finished: the script's outcome, the flow succeeded (a flow
+   * cancelled meanwhile stays cancelled), what that brings, committed together. The ends of
+   * this process's flows are committed one transaction at a time: the flows that finish while
+   * one runs go together in the next, so under load they share one transaction, one turn at
+   * the audit chain's lock and one WAL flush instead of queueing for each. A batch that fails
+   * is tried again one flow at a time, so one flow's failure is its own.
+   */
+  function endFlow(ending: Ending): Promise<void> {
+    const committed = Promise.withResolvers<void>();
+    endings.push({ ending, committed });
+    if (!endingsRunning) void endQueued();
+    return committed.promise;
+  }
+
+  async function endQueued(): Promise<void> {
+    endingsRunning = true;
+    try {
+      while (endings.length > 0) {
+        const batch = endings.splice(0, MAX_ENDINGS);
+        try {
+          await db.tx((tx) => endFlows(tx, batch.map((b) => b.ending)));
+          for (const b of batch) b.committed.resolve();
+        } catch (e) {
+          if (batch.length === 1) {
+            batch[0]!.committed.reject(e);
+            continue;
+          }
+          for (const b of batch) {
+            try {
+              await db.tx((tx) => endFlows(tx, [b.ending]));
+              b.committed.resolve();
+            } catch (e1) {
+              b.committed.reject(e1);
+            }
+          }
+        }
+      }
+    } finally {
+      endingsRunning = false;
+    }
+  }
+
+  /** The ends of flows, in `tx`: each last script's outcome and its flow succeeded in one statement, then assignments and audit events for all of them. */
+  async function endFlows(tx: Executor, batch: readonly Ending[]): Promise<void> {
+    const at = now();
+    const ended = await sql<{ id: string }>`
+      with x as (
+        select * from unnest(${batch.map((b) => b.script.id)}::uuid[], ${batch.map((b) => b.status)}::text[], ${batch.map((b) => b.output)}::jsonb[]) as x(id, status, output)
+      ), done as (
+        update action_flow_scripts s set status = x.status, finished_at = ${at}, next_attempt_at = null, output = x.output
+        from x where s.id = x.id returning s.flow_id
+      )
+      update action_flows f set status = 'succeeded', updated_at = ${at}, finished_at = ${at}
+      from done where f.id = done.flow_id and f.status in ('pending', 'running', 'waiting')
+      returning f.id`.execute(tx);
+    const ids = new Set(ended.rows.map((r) => r.id));
+    const flows = batch.map((b) => b.flow).filter((f) => ids.has(f.id));
+    if (flows.length === 0) return;
+    // A provisioning flow that finished puts its assignment in effect.
+    const assignments = flows.filter((f) => f.assignment_id && f.purpose === 'provisioning').map((f) => f.assignment_id!);
+    if (assignments.length > 0) {
+      await ownFlowsFollow(tx);
+      await tx.updateTable('assignments').set({ status: 'active', updated_at: at }).where('id', 'in', assignments).where('status', '=', 'pending').execute();
+    }
+    await appendAudit(
+      tx,
+      flows.map((f) => ({ actor: 'system', action: 'flow.succeeded', objectType: 'action_flow', objectId: f.id, before: null, after: { purpose: f.purpose, assignmentId: f.assignment_id } })),
+    );
+  }
+
+  /** After the script at `position` finished: enqueue the next (answers true), or end the flow. */
+  async function advance(tx: Executor, flow: FlowRowish, position: number, at: Date): Promise<boolean> {
     const next = await tx
       .selectFrom('action_flow_scripts')
       .select(['id'])
@@ -395,12 +517,17 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
     const live = ['pending', 'running', 'waiting'];
     if (next) {
       const moved = await tx.updateTable('action_flows').set({ status: 'running', updated_at: at }).where('id', '=', flow.id).where('status', 'in', live).executeTakeFirst();
-      if (Number(moved.numUpdatedRows) > 0) await enqueue(tx, next.id, flow.application_id);
-      return;
+      if (Number(moved.numUpdatedRows) === 0) return false;
+      await enqueue(tx, next.id, flow.application_id);
+      return true;
     }
     const ended = await tx.updateTable('action_flows').set({ status: 'succeeded', updated_at: at, finished_at: at }).where('id', '=', flow.id).where('status', 'in', live).executeTakeFirst();
-    if (Number(ended.numUpdatedRows) === 0) return;
-    // A provisioning flow that finished puts its assignment in effect.
+    if (Number(ended.numUpdatedRows) > 0) await flowSucceeded(tx, flow, at);
+    return false;
+  }
+
+  /** What a flow's success brings, in the transaction that ended it: a provisioning flow puts its assignment in effect; the audit event. */
+  async function flowSucceeded(tx: Executor, flow: FlowRowish, at: Date): Promise<void> {
     if (flow.assignment_id && flow.purpose === 'provisioning') {
       await ownFlowsFollow(tx);
       await tx.updateTable('assignments').set({ status: 'active', updated_at: at }).where('id', '=', flow.assignment_id).where('status', '=', 'pending').execute();
@@ -449,6 +576,33 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
    * out again after its worker died, it takes up the one of them still running.
    */
   async function claim(scriptId: string): Promise<Claimed | undefined> {
+    // The usual case in one statement, atomic on its own (no transaction around it): a pending
+    // script that is due, of a live flow, marked running with its lease, the flow marked
+    // running too. Anything else is looked at in a transaction below.
+    const at = now();
+    const fast = await runPrepared(
+      db,
+      'flow_claim',
+      sql<ClaimRow>`
+        with c as (
+          update action_flow_scripts s
+          set status = 'running', attempts = s.attempts + 1, started_at = coalesce(s.started_at, ${at}), next_attempt_at = ${leaseEnd(at)}
+          where s.id = ${scriptId} and s.status = 'pending' and (s.next_attempt_at is null or s.next_attempt_at <= ${new Date(at.getTime() + 50)})
+            and (select f.status from action_flows f where f.id = s.flow_id) in ('pending', 'running')
+          returning ${scriptColumns('s')}, not exists (select 1 from action_flow_scripts n where n.flow_id = s.flow_id and n.position > s.position) as is_last
+        ), moved as (
+          update action_flows f set status = 'running', updated_at = ${at}
+          where f.id = (select flow_id from c) and f.status = 'pending'
+        )
+        select c.*, ${flowColumns} from c join action_flows f on f.id = c.flow_id`.compile(db.k),
+    );
+    const row = fast.rows[0];
+    if (row) return claimedOf(row);
+    return claimSlowly(scriptId);
+  }
+
+  /** A claim that is not the usual one: a rerun after a dead worker, a job of a finished script, a lease that holds, a flow no longer live. */
+  async function claimSlowly(scriptId: string): Promise<Claimed | undefined> {
     const claimed = await db.tx(async (tx): Promise<Claimed | { liveUntil: Date } | undefined> => {
       let script = await tx.selectFrom('action_flow_scripts').selectAll().where('id', '=', scriptId).forUpdate().executeTakeFirst();
       if (script && (script.status === 'succeeded' || script.status === 'skipped')) {
@@ -474,7 +628,7 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
         .returningAll()
         .executeTakeFirstOrThrow();
       if (flow.status !== 'running') await tx.updateTable('action_flows').set({ status: 'running', updated_at: at }).where('id', '=', flow.id).execute();
-      return { script: updated, flow: { ...flow, status: 'running' }, resumed };
+      return { script: updated, flow: { ...flow, status: 'running' }, resumed, last: false };
     });
     if (claimed && 'liveUntil' in claimed) {
       deps.queue?.wake(FLOW_QUEUE, claimed.liveUntil);
@@ -509,7 +663,8 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
   }
 
   /** One attempt of a claimed script; answers the next script of the flow when it was claimed to run at once. */
-  async function attempt({ script, flow, resumed }: Claimed, known: Outputs | undefined, chain: boolean): Promise<{ next: Claimed; outputs: Outputs | undefined } | undefined> {
+  async function attempt(claimed: Claimed, known: Outputs | undefined, chain: boolean): Promise<{ next: Claimed; outputs: Outputs | undefined } | undefined> {
+    const { script, flow, resumed } = claimed;
     const found = runnerFor(script.type);
     if (found instanceof StewardError) {
       await failScript(script, flow, classify(found, script.attempts, now()));
@@ -553,7 +708,7 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
       await failScript(script, flow, error);
       return undefined;
     }
-    const next = await settle(script, flow, outcome, chain);
+    const next = await settle(claimed, outcome, chain);
     if (!next) return undefined;
     // The outputs the next script sees are the ones stored: as read back from the database.
     const stored = outcome.output ? (JSON.parse(JSON.stringify(outcome.output)) as unknown) : null;
@@ -589,6 +744,15 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
       return flow.id;
     },
     wake,
+    wakeAfter(tx) {
+      if (!deps.queue) return;
+      if (tx === db.k) wake();
+      if (db.kind !== 'pglite' || tx === db.k) return;
+      void db.k
+        .selectNoFrom(sql<number>`1`.as('one'))
+        .execute()
+        .then(wake, () => undefined);
+    },
     runScript,
     async resumeScript(scriptId, decision, via) {
       const done = await db.tx(async (tx) => {
@@ -666,7 +830,7 @@ export function createFlowEngine(deps: FlowEngineDeps): FlowEngine {
       const timeout = options.expireInSeconds ?? DEFAULT_SCRIPT_TIMEOUT_SECONDS;
       leaseMs = timeout * 1000;
       await deps.queue.declare(FLOW_QUEUE, flowQueueSettings(timeout));
-      await deps.queue.work<{ scriptId: string }>(FLOW_QUEUE, { batchSize: options.batchSize ?? 5, concurrency: options.concurrency ?? 4, pollingIntervalSeconds: 1, groupLimit: 4 }, async (job) => {
+      await deps.queue.work<{ scriptId: string }>(FLOW_QUEUE, { batchSize: options.batchSize ?? 5, concurrency: options.concurrency ?? 4, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1, groupLimit: 4 }, async (job) => {
         try {
           await runScript(job.data.scriptId);
         } catch (e) {

@@ -122,6 +122,8 @@ export function createWorkflows(deps: WorkflowDeps): Workflows {
       out.flowIds.push(flowId);
     }
     await appendAudit(tx, [{ actor: createdBy, action: 'plan.execute', objectType: 'plan', objectId: null, before: null, after: { identity: plan.identity ?? null, flows: out.flowIds, skipped: out.skipped.length } }]);
+    // The lifecycle and reconciliation commit `tx` themselves: the workers are woken once it ends.
+    if (out.flowIds.length > 0) flows.wakeAfter(tx);
     return out;
   }
 

@@ -7,7 +7,8 @@
  */
 import { sql } from 'kysely';
 import type { AccountItem, Capabilities } from '../../connectors/index.ts';
-import type { Db, Executor } from '../../store/db.ts';
+import type { Db } from '../../store/db.ts';
+import { runPrepared } from '../prepared.ts';
 
 /** An account's attributes as stored: its own, plus each entitlement attribute's native values. */
 export function storedAttributes(item: AccountItem, capabilities: Capabilities): Record<string, unknown> {
@@ -20,16 +21,16 @@ export function storedAttributes(item: AccountItem, capabilities: Capabilities):
 }
 
 /** The native identity of the account an identity holds in an application (the most recently changed one), if any. */
-export async function accountOfIdentity(db: Executor, applicationId: string, identityId: string): Promise<string | undefined> {
-  const row = await db
+export async function accountOfIdentity(db: Db, applicationId: string, identityId: string): Promise<string | undefined> {
+  const q = db.k
     .selectFrom('accounts')
     .select(['native_identity'])
     .where('application_id', '=', applicationId)
     .where('identity_id', '=', identityId)
     .orderBy('updated_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row?.native_identity;
+    .limit(1);
+  const { rows } = await runPrepared(db, 'account_of_identity', q.compile());
+  return rows[0]?.native_identity;
 }
 
 /**
@@ -40,7 +41,7 @@ export async function accountOfIdentity(db: Executor, applicationId: string, ide
 export async function recordAccount(db: Db, applicationId: string, identityId: string | null, item: AccountItem, capabilities: Capabilities): Promise<void> {
   const attributes = JSON.stringify(storedAttributes(item, capabilities));
   // One statement: atomic on its own, so no transaction (and its two extra round trips) around it.
-  await db.k
+  const q = db.k
     .insertInto('accounts')
     .values({
       application_id: applicationId,
@@ -60,8 +61,26 @@ export async function recordAccount(db: Db, applicationId: string, identityId: s
         state: sql<string>`case when coalesce(excluded.identity_id, accounts.identity_id) is null then accounts.state else 'Matched' end`,
         updated_at: sql<Date>`now()`,
       }),
-    )
-    .execute();
+    );
+  await runPrepared(db, 'account_record', q.compile());
+}
+
+/**
+ * Sets a state flag (enabled, locked) on a stored account, matching it to `identityId` when
+ * given, as `recordAccount` would with the attributes unchanged; answers false when Steward
+ * has no row for the account.
+ */
+export async function recordFlag(db: Db, applicationId: string, nativeIdentity: string, identityId: string | null, flag: { enabled: boolean } | { locked: boolean }): Promise<boolean> {
+  const column = 'enabled' in flag ? 'enabled' : 'locked';
+  const value = 'enabled' in flag ? flag.enabled : flag.locked;
+  const r = await runPrepared(
+    db,
+    `account_set_${column}`,
+    sql`update accounts set ${sql.ref(column)} = ${value}, identity_id = coalesce(${identityId}::uuid, identity_id),
+          state = case when coalesce(${identityId}::uuid, identity_id) is null then state else 'Matched' end, updated_at = now()
+        where application_id = ${applicationId} and native_identity = ${nativeIdentity}`.compile(db.k),
+  );
+  return r.rowCount > 0;
 }
 
 /** Removes the account row of an account the target no longer has. */

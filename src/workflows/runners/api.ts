@@ -37,7 +37,7 @@ import { getApplicationRow } from '../../store/applications.ts';
 import { identitiesByIds } from '../../store/plans.ts';
 import type { ApplicationRow } from '../../store/tables.ts';
 import type { ScriptType } from '../script-types.ts';
-import { accountOfIdentity, forgetAccount, recordAccount } from './api-accounts.ts';
+import { accountOfIdentity, forgetAccount, recordAccount, recordFlag } from './api-accounts.ts';
 import type { RunnerContext, RunnerDeps, ScriptOutcome, ScriptRunner } from './types.ts';
 
 /** Account-level operations and the AccountRequest op each is. */
@@ -193,7 +193,7 @@ async function accountOf(env: Env): Promise<string> {
     if (typeof made === 'string' && made !== '') return made;
   }
   if (ctx.flow.identityId !== null) {
-    const held = await accountOfIdentity(deps.db.k, app.id, ctx.flow.identityId);
+    const held = await accountOfIdentity(deps.db, app.id, ctx.flow.identityId);
     if (held !== undefined) return held;
   }
   const who = ctx.flow.identityId === null ? 'this flow names no identity' : `identity ${ctx.flow.identityId} has no account in application '${app.name}'`;
@@ -256,6 +256,14 @@ async function applyRequest(env: Env, request: AccountRequest): Promise<ScriptOu
  */
 async function recordApplied(env: Env, request: AccountRequest, nativeIdentity: string): Promise<void> {
   const { deps, app, connector, ctx } = env;
+  const flag = FLAG_OPS[request.op];
+  if (flag && request.attributeRequests.length === 0 && request.permissionRequests.length === 0) {
+    // A change of state alone leaves the stored attributes as they are: one update of the
+    // flag, linking the account as recordAccount does. No row: the target is read back.
+    if (await recordFlag(deps.db, app.id, nativeIdentity, ctx.flow.identityId, flag)) return;
+    await syncAccount(env, request.op, nativeIdentity);
+    return;
+  }
   const row = request.op === 'Create' ? undefined : await deps.db.k.selectFrom('accounts').select(['attributes', 'enabled', 'locked']).where('application_id', '=', app.id).where('native_identity', '=', nativeIdentity).executeTakeFirst();
   const before: AccountState | undefined = row ? { exists: true, enabled: row.enabled, locked: row.locked, attributes: row.attributes as AccountState['attributes'], permissions: {} } : undefined;
   const after = request.op === 'Create' || before ? applyAccountRequest(before, request, app.account_schema as AccountSchema) : undefined;
@@ -269,6 +277,9 @@ async function recordApplied(env: Env, request: AccountRequest, nativeIdentity: 
   const own = Object.fromEntries(Object.entries(after.value.attributes).filter(([k]) => !(k in entitlementAttrs) && k !== connector.capabilities.passwordAttribute));
   await recordAccount(deps.db, app.id, ctx.flow.identityId, { nativeIdentity, attributes: own, enabled: after.value.enabled, locked: after.value.locked, entitlements }, connector.capabilities);
 }
+
+/** The flag each state-only AccountRequest sets, as `applyAccountRequest` does. */
+const FLAG_OPS: Partial<Record<AccountOp, { enabled: boolean } | { locked: boolean }>> = { Disable: { enabled: false }, Enable: { enabled: true }, Unlock: { locked: false } };
 
 /** The account a Create would make, if the target has it already. */
 function findExisting(connector: Connector, request: AccountRequest): Promise<AccountItem | null> {
@@ -289,9 +300,9 @@ async function adopt(env: Env, request: AccountRequest, existing: AccountItem): 
 }
 
 /** A Create, once from the target's view: looked up first where an earlier attempt may have made it; a conflict is looked up. */
-async function createOnce(env: Env, request: AccountRequest): Promise<ScriptOutcome> {
+async function createOnce(env: Env, request: AccountRequest, knownAccount?: Promise<string | undefined>): Promise<ScriptOutcome> {
   const { ctx, deps, app, connector } = env;
-  const known = ctx.flow.identityId === null ? undefined : await accountOfIdentity(deps.db.k, app.id, ctx.flow.identityId);
+  const known = await (knownAccount ?? (ctx.flow.identityId === null ? undefined : accountOfIdentity(deps.db, app.id, ctx.flow.identityId)));
   if (known !== undefined) {
     const existing = await connector.getAccount(known);
     if (existing !== null) return adopt(env, request, existing);
@@ -323,6 +334,9 @@ async function createOnce(env: Env, request: AccountRequest): Promise<ScriptOutc
 async function createUser(env: Env): Promise<ScriptOutcome> {
   const { ctx, deps, app } = env;
   if (ctx.flow.identityId === null) throw new ConnectorError('permanent', 'invalid_request', 'create_user needs a flow for an identity');
+  // The account the identity may hold already is looked up at the same time as the identity.
+  const known = accountOfIdentity(deps.db, app.id, ctx.flow.identityId);
+  known.catch(() => undefined);
   const [identity] = await identitiesByIds(deps.db.k, [ctx.flow.identityId]);
   if (identity === undefined) throw new ConnectorError('permanent', 'not_found', `identity ${ctx.flow.identityId} no longer exists`);
   const request = accountCreateRequest(app, identity);
@@ -335,7 +349,7 @@ async function createUser(env: Env): Promise<ScriptOutcome> {
       ...Object.entries(extra).map(([name, v]): AttributeRequest => ({ name, op: 'Set', value: planValue(name, v) })),
     ];
   }
-  return createOnce(env, request);
+  return createOnce(env, request, known);
 }
 
 /** The AccountRequest of a Modify-like script (state changes, attributes, password, memberships, permissions). */
@@ -438,7 +452,7 @@ async function endpointScript(env: Env, endpoint: string): Promise<ScriptOutcome
   }
   const md = ctx.script.metadata;
   const named = text(md, 'nativeIdentity');
-  const nativeIdentity = named ?? (ctx.flow.identityId === null ? undefined : await accountOfIdentity(env.deps.db.k, env.app.id, ctx.flow.identityId));
+  const nativeIdentity = named ?? (ctx.flow.identityId === null ? undefined : await accountOfIdentity(env.deps.db, env.app.id, ctx.flow.identityId));
   const entitlement = text(md, 'entitlement') ?? (await flowEntitlement(env))?.native_value;
   const attributes = object(md, 'attributes');
   const params = object(md, 'params');
