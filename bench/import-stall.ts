@@ -9,16 +9,12 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { keepYoungGenerationSmall } from '../src/store/v8-flags.ts';
-
-// As `steward serve` does at startup (bin/steward.js), before the server's modules load.
-keepYoungGenerationSmall();
-const { buildApp } = await import('../src/api/app.ts');
-const { SYSTEM_ACTOR } = await import('../src/domain/actor.ts');
-const { createServices } = await import('../src/services/index.ts');
-const { createSecretBox } = await import('../src/store/crypto.ts');
-const { migrate, openDb } = await import('../src/store/db.ts');
-const { writePeopleCsv } = await import('./gen/people.ts');
+import { buildApp } from '../src/api/app.ts';
+import { SYSTEM_ACTOR } from '../src/domain/actor.ts';
+import { createServices } from '../src/services/index.ts';
+import { createSecretBox } from '../src/store/crypto.ts';
+import { migrate, openDb } from '../src/store/db.ts';
+import { writePeopleCsv } from './gen/people.ts';
 
 const rows = Number(process.argv[2] ?? 100_000);
 const work = mkdtempSync(join(tmpdir(), 'steward-stall-'));

@@ -16,11 +16,5 @@ if (major < 24) {
   const r = spawnSync(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
-if (process.argv[2] === 'serve') {
-  // Before the server's modules load: short garbage-collection pauses for the event loop
-  // (see src/store/v8-flags.ts; bench/import-stall.ts starts the same way).
-  const { keepYoungGenerationSmall } = await import('../src/store/v8-flags.ts');
-  keepYoungGenerationSmall();
-}
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));
