@@ -4,6 +4,11 @@ import type { IdentityRow } from './tables.ts';
 
 /** The searchable columns derived from a resource; `data` keeps the whole resource. */
 export function identityColumns(r: IdentityResource, managerId: string | null) {
+  return { ...identityFields(r, managerId), data: JSON.stringify(r) };
+}
+
+/** `identityColumns` without `data`: for writers that serialise the resource themselves. */
+export function identityFields(r: IdentityResource, managerId: string | null) {
   const ent = r[ENTERPRISE_USER_URN];
   const st = r[STEWARD_USER_URN];
   return {
@@ -20,7 +25,6 @@ export function identityColumns(r: IdentityResource, managerId: string | null) {
     department: ent?.department ?? null,
     title: r.title ?? null,
     employee_number: ent?.employeeNumber ?? null,
-    data: JSON.stringify(r),
   };
 }
 
