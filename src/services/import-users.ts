@@ -84,25 +84,12 @@ export async function importUsers(db: Db, actor: Actor, input: Readable | AsyncI
 
 interface Flight {
   keys: Set<string>;
-  /** Folded manager keys of the batch's rows (known once it is planned): a later row naming one waits for this batch to commit. */
+  /** Folded manager keys of the batch's rows: a later row naming one waits for this batch to commit. */
   managerKeys: Set<string>;
-  /** Settles once the batch is committed, or has failed. */
   done: Promise<void>;
   /** Settles once the batch's people are written in its transaction (or the batch is done): the next batch may start writing. */
   written: Promise<void>;
-  /** Settles once the batch is planned and encoded and its transaction started (or the batch is done); `isStarted` says so. */
-  started: Promise<void>;
-  isStarted: boolean;
 }
-
-/** How many read batches may wait for their transaction: one being planned, the next with its lookup in flight. */
-const MAX_WAITING = 2;
-
-const deferred = (): [Promise<void>, () => void] => {
-  let settle!: () => void;
-  const p = new Promise<void>((r) => (settle = r));
-  return [p, settle];
-};
 
 async function importWith(db: Db, sessions: Session[], actor: Actor, input: Readable | AsyncIterable<string | Buffer>, opts: ImportOptions): Promise<ImportReport> {
   const report: ImportReport = { rows: 0, created: 0, updated: 0, unchanged: 0, rejectedCount: 0, rejected: [], warnings: [], ignoredColumns: [] };
@@ -137,16 +124,19 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
   let keysInBatch = new Set<string>();
   const pendingManagers: { key: string; manager: string; line: number }[] = [];
 
-  // A pipeline: while the parser reads batch N+2, batch N+1's existence lookup is in flight and
-  // batch N is planned and encoded; on PostgreSQL two batches are in their transactions, each on
-  // its own session: batch N+1 writes its people while batch N writes its audit events (under
-  // the chain's lock) and commits. Batches are planned and started in file order.
-  const flights: Flight[] = []; // read and not yet done, in file order
-  const committing: Flight[] = []; // in their transactions, in file order
+  // Batches commit while the next is read and prepared: the database and the parser overlap. On
+  // PostgreSQL two batches are in flight, each on its own session: batch N+1 writes its people
+  // while batch N writes its audit events (under the chain's lock) and commits.
+  const flights: Flight[] = [];
   let started = 0;
   let failure: Error | undefined;
-  const fail = (e: unknown) => {
-    failure ??= e instanceof Error ? e : new Error(String(e));
+  const settleOldest = async () => {
+    await flights.shift()?.done;
+    if (failure) throw failure;
+  };
+  const settle = async () => {
+    while (flights.length > 0) await settleOldest();
+    if (failure) throw failure;
   };
   const foldManager = (v: string) => ((opts.managerKey ?? 'userName') === 'userName' ? v.toLowerCase() : v);
   const flush = async () => {
@@ -155,61 +145,29 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
     const keys = keysInBatch;
     batch = [];
     keysInBatch = new Set();
-    const before = [...flights];
-    const [done, markDone] = deferred();
-    const [written, markWritten] = deferred();
-    const [startedP, settleStarted] = deferred();
-    const flight: Flight = { keys, managerKeys: new Set(), done, written, started: startedP, isStarted: false };
-    const markStarted = () => {
-      flight.isStarted = true;
-      settleStarted();
-    };
-    flights.push(flight);
-    void done.then(() => flights.splice(flights.indexOf(flight), 1));
-    // A batch that shares a person with one before it must see what that one wrote: its lookup
-    // waits for it to commit. Any other batch looks its people up as soon as it is read.
-    const sharing = before.filter((f) => [...keys].some((k) => f.keys.has(k)));
-    const existing = (async () => {
-      for (const f of sharing) await f.done;
-      if (failure) return [];
-      return opts.key === 'userName' ? identitiesByUserNames(db.k, rows.map((r) => r.key)) : identitiesByExternalIds(db.k, rows.map((r) => r.key));
-    })();
-    existing.catch(() => undefined); // awaited below; a failure is reported there
-    const previous = before.at(-1);
-    void (async () => {
-      // Planned in file order, once the batch before has started (its manager keys are known).
-      await previous?.started;
-      if (failure) return;
-      // A row whose manager is in a batch before must wait for it to commit (its id is stored then).
-      for (const f of before) if (rows.some((r) => r.manager !== undefined && f.managerKeys.has(foldManager(r.manager)))) await f.done;
-      if (failure) return;
-      const prepared = await prepareBatch(db, rows, columns!, await existing, opts, report, reject, pendingManagers);
-      flight.managerKeys = prepared.managerKeys;
-      await yieldToLoop();
-      const encoded = encodeRows(db.kind, label, prepared.inserts, prepared.updates);
-      while (committing.length >= sessions.length) await committing.shift()!.done;
-      if (failure) return;
-      const session = sessions[started++ % sessions.length]!;
-      committing.push(flight);
-      markStarted();
-      // The batch before must have written its people (a row of this batch may clash with one of its).
-      await previous?.written;
+    // A batch must see what the ones before it wrote when they share a person, or when a row's
+    // manager is in one of them (its id is stored once that batch commits).
+    const waitsFor = (f: Flight) => [...keys].some((k) => f.keys.has(k)) || rows.some((r) => r.manager !== undefined && f.managerKeys.has(foldManager(r.manager)));
+    while (flights.some(waitsFor)) await settleOldest();
+    const prepared = await prepareBatch(db, rows, columns!, opts, report, reject, pendingManagers);
+    await yieldToLoop();
+    const encoded = encodeRows(db.kind, label, prepared.inserts, prepared.updates);
+    while (flights.length >= sessions.length) await settleOldest();
+    const session = sessions[started++ % sessions.length]!;
+    // The batch before must have written its people (a row of this batch may clash with one of its).
+    const previous = flights.at(-1)?.written;
+    let markWritten!: () => void;
+    const written = new Promise<void>((r) => (markWritten = r));
+    const done = (async () => {
+      await previous;
       await commitBatch(session, db.kind, label, prepared, encoded, report, reject, markWritten);
-      opts.onProgress?.({ rows: report.rows, created: report.created, updated: report.updated, unchanged: report.unchanged, rejected: report.rejectedCount });
     })()
-      .catch(fail)
-      .finally(() => {
-        markStarted();
-        markWritten();
-        markDone();
-      });
-    // Back-pressure: the parser waits while enough read batches wait for their transactions.
-    while (flights.filter((f) => !f.isStarted).length > MAX_WAITING) await flights.find((f) => !f.isStarted)!.started;
-    if (failure) throw failure;
-  };
-  const settle = async () => {
-    while (flights.length > 0) await flights[0]!.done;
-    if (failure) throw failure;
+      .then(() => opts.onProgress?.({ rows: report.rows, created: report.created, updated: report.updated, unchanged: report.unchanged, rejected: report.rejectedCount }))
+      .catch((e: unknown) => {
+        failure ??= e instanceof Error ? e : new Error(String(e));
+      })
+      .finally(markWritten);
+    flights.push({ keys, managerKeys: prepared.managerKeys, done, written });
   };
 
   let source: AsyncIterable<unknown>;
@@ -253,7 +211,7 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
   } finally {
     // An import that stops early (a bad file, an aborted upload, a failed batch) lets the batches
     // in flight end before their sessions go back to the pool.
-    await Promise.all([...flights].map((f) => f.done));
+    await Promise.all(flights.map((f) => f.done));
   }
   await resolveManagers(sessions[0]!, label, pendingManagers, opts, report);
   report.rejected.sort((a, b) => a.line - b.line);
@@ -318,18 +276,18 @@ interface PreparedBatch {
   managerKeys: Set<string>;
 }
 
-/** Plans each row against what its person looks like now (`existing`, looked up for the batch): insert, update, unchanged or rejected. */
+/** Reads what the batch's people look like now and plans each row: insert, update, unchanged or rejected. */
 async function prepareBatch(
   db: Db,
   rows: Row[],
   columns: readonly (ImportTarget | undefined)[],
-  existing: IdentityRow[],
   opts: ImportOptions,
   report: ImportReport,
   reject: (p: RowProblem) => void,
   pendingManagers: { key: string; manager: string; line: number }[],
 ): Promise<PreparedBatch> {
   const key = opts.key;
+  const existing = key === 'userName' ? await identitiesByUserNames(db.k, rows.map((r) => r.key)) : await identitiesByExternalIds(db.k, rows.map((r) => r.key));
   const byKey = new Map(existing.map((e) => [key === 'userName' ? e.user_name.toLowerCase() : (e.external_id ?? ''), e]));
   const planned: Planned[] = [];
   for (const row of rows) {
