@@ -6,10 +6,11 @@
  */
 import { ConnectorError, isConnectorError, maxConcurrencyOf, secretScrubber, type Connector, type ConnectorLimiter, type ConnectorRegistry } from '../connectors/index.ts';
 import { StewardError } from '../domain/errors.ts';
-import { getApplicationRow } from '../store/applications.ts';
+import { isUuid } from '../store/identity-repo.ts';
 import type { SecretBox } from '../store/crypto.ts';
 import type { Db } from '../store/db.ts';
 import type { ApplicationRow } from '../store/tables.ts';
+import { batchReads } from './batch-reads.ts';
 
 export interface ConnectorAccess {
   /** `application.row` is the application as read for this call, so `fn` need not read it again. */
@@ -25,9 +26,16 @@ export function createConnectorAccess(deps: { db: Db; secrets: SecretBox; connec
   // A connector reads what it needs of the target once (a SCIM ServiceProviderConfig, an LDAP
   // bind) and is reused by every script of the application until the application changes.
   const open = new Map<string, { version: number; connector: Connector; scrub: (t: string) => string }>();
+  // Every call reads the application as it is now; calls that start together (a worker's
+  // scripts for one application) share that read.
+  const readRow = batchReads(async (ids: string[]) => {
+    const valid = ids.filter(isUuid);
+    const rows = valid.length === 0 ? [] : await deps.db.k.selectFrom('applications').selectAll().where('id', 'in', valid).execute();
+    return new Map(rows.map((r) => [r.id, r]));
+  }, { maxInFlight: 2 });
   return {
     async withConnector(applicationId, fn) {
-      const row = await getApplicationRow(deps.db.k, applicationId);
+      const row = await readRow(applicationId.toLowerCase());
       if (!row) throw new StewardError('application.not_found', `no application has id ${applicationId}`);
       let held = open.get(applicationId);
       if (!held || held.version !== row.version) {
