@@ -290,16 +290,20 @@ async function prepareBatch(
   const existing = key === 'userName' ? await identitiesByUserNames(db.k, rows.map((r) => r.key)) : await identitiesByExternalIds(db.k, rows.map((r) => r.key));
   const byKey = new Map(existing.map((e) => [key === 'userName' ? e.user_name.toLowerCase() : (e.external_id ?? ''), e]));
   const planned: Planned[] = [];
+  let n = 0;
   for (const row of rows) {
     const p = plan(row, columns, byKey.get(key === 'userName' ? row.key.toLowerCase() : row.key), key);
     if ('row' in p) planned.push(p);
     else reject(p);
+    if (++n % YIELD_EVERY === 0) await yieldToLoop();
   }
   await yieldToLoop();
   const managerKeys = await assignManagers(db, planned, opts, report, pendingManagers);
   const inserts: Planned[] = [];
   const updates: Planned[] = [];
+  n = 0;
   for (const p of planned) {
+    if (++n % YIELD_EVERY === 0) await yieldToLoop();
     p.json = canonicalJson(p.resource);
     if (!p.existing) {
       inserts.push(p);
@@ -400,6 +404,8 @@ const RECORD_COLUMNS = sql.raw(
 
 /** Lets pending I/O (other requests) run between stretches of CPU work. */
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+/** Rows planned or encoded between two yields: a few milliseconds of work, so no request waits long behind a batch. */
+const YIELD_EVERY = 100;
 
 const INSERT_COLUMNS = ['id', 'manager_id', 'user_name', 'external_id', 'active', 'kind', 'status', 'display_name', 'given_name', 'family_name', 'email', 'department', 'title', 'employee_number', 'data'];
 
