@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { canonicalJson } from '../domain/canonical-json.ts';
-import { CopyText, copyEncoded, copyField, copyRows } from './copy.ts';
+import { CopyText, canCopyEncoded, copyEncoded, copyField } from './copy.ts';
 import type { Executor } from './db.ts';
 import type { AuditEventRow } from './tables.ts';
 
@@ -30,47 +30,11 @@ export function auditHash(prevHash: string, e: { at: Date; actor: string; action
 /**
  * Appends events to the chain inside the caller's transaction, so a change and its audit
  * commit together. Takes a transaction-scoped lock: concurrent writers line up here.
- * `copy`: write the rows with copyRows (COPY in a session's transaction on PostgreSQL),
- * for bulk writers such as the CSV import.
+ * `copy`: write the rows with COPY when `trx` is a session's transaction on PostgreSQL
+ * (otherwise with the JSON statement), for bulk writers.
  */
 export async function appendAudit(trx: Executor, events: readonly AuditInput[], opts: { copy?: boolean } = {}): Promise<void> {
-  if (events.length === 0) return;
-  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
-  const last = await trx.selectFrom('audit_events').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  let prev = last?.hash ?? GENESIS_HASH;
-  // Millisecond precision: what JS keeps is exactly what the column gives back.
-  const at = new Date();
-  const rows = events.map((e) => {
-    const before = e.before ?? null;
-    const after = e.after ?? null;
-    const hash = auditHash(prev, { at, actor: e.actor, action: e.action, objectType: e.objectType, objectId: e.objectId, before, after });
-    const row = {
-      at,
-      actor: e.actor,
-      action: e.action,
-      object_type: e.objectType,
-      object_id: e.objectId,
-      before,
-      after,
-      prev_hash: prev,
-      hash,
-    };
-    prev = hash;
-    return row;
-  });
-  if (opts.copy) {
-    // jsonb columns take JSON text: a value of any JSON type, null as SQL NULL as below.
-    const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
-    await copyRows(trx, 'audit_events', AUDIT_COLUMNS, rows.map((r) => [r.at, r.actor, r.action, r.object_type, r.object_id, json(r.before), json(r.after), r.prev_hash, r.hash]));
-    return;
-  }
-  // One JSON parameter for the whole list: far cheaper than thousands of bound values.
-  await sql`
-    insert into audit_events (at, actor, action, object_type, object_id, before, after, prev_hash, hash)
-    select (e->>'at')::timestamptz, e->>'actor', e->>'action', e->>'object_type', e->>'object_id',
-      nullif(e->'before', 'null'::jsonb), nullif(e->'after', 'null'::jsonb), e->>'prev_hash', e->>'hash'
-    from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) with ordinality as x(e, n)
-    order by n`.execute(trx);
+  await appendPreparedAudit(trx, prepareAudit(events), { copy: (opts.copy ?? false) && canCopyEncoded(trx) });
 }
 
 /**
