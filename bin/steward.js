@@ -16,5 +16,11 @@ if (major < 24) {
   const r = spawnSync(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
+if (process.argv[2] === 'serve') {
+  // The server's V8 settings are read only at start-up: run again, in this same process, with
+  // them (src/cli/server-flags.ts), before anything else is loaded.
+  const { restartWithServerFlags } = await import('../src/cli/server-flags.ts');
+  restartWithServerFlags(fileURLToPath(import.meta.url), process.argv.slice(2));
+}
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));
