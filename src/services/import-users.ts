@@ -6,7 +6,7 @@ import { actorLabel, type Actor } from '../domain/actor.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { StewardError } from '../domain/errors.ts';
 import { ENTERPRISE_USER_URN, type IdentityResource } from '../domain/identity.ts';
-import { appendAudit, appendPreparedAudit, prepareAudit, type AuditInput, type PreparedAudit } from '../store/audit.ts';
+import { appendAudit, appendPreparedAudit, prepareAudit, sealAudit, type AuditInput, type PreparedAudit } from '../store/audit.ts';
 import { CopyText, canCopyEncoded, copyEncoded, copyField, copyRows, withSession, type Session } from '../store/copy.ts';
 import type { Db, DbKind, Executor } from '../store/db.ts';
 import { identitiesByExternalIds, identitiesByUserNames, identityColumns, identityFields } from '../store/identities.ts';
@@ -130,6 +130,10 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
   const flights: Flight[] = [];
   let started = 0;
   let failure: Error | undefined;
+  // The hash of the last audit event of the batch before, once that batch has linked its events
+  // under the chain's lock (undefined: not known): the next batch links its own events to it
+  // while that one writes them.
+  let lastLink: Promise<string | undefined> | undefined;
   const settleOldest = async () => {
     await flights.shift()?.done;
     if (failure) throw failure;
@@ -138,6 +142,7 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
     while (flights.length > 0) await settleOldest();
     if (failure) throw failure;
   };
+  const newId = timeOrderedIds();
   const foldManager = (v: string) => ((opts.managerKey ?? 'userName') === 'userName' ? v.toLowerCase() : v);
   const flush = async () => {
     if (batch.length === 0) return;
@@ -149,7 +154,7 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
     // manager is in one of them (its id is stored once that batch commits).
     const waitsFor = (f: Flight) => [...keys].some((k) => f.keys.has(k)) || rows.some((r) => r.manager !== undefined && f.managerKeys.has(foldManager(r.manager)));
     while (flights.some(waitsFor)) await settleOldest();
-    const prepared = await prepareBatch(db, rows, columns!, opts, report, reject, pendingManagers);
+    const prepared = await prepareBatch(db, rows, columns!, opts, report, reject, pendingManagers, newId);
     await yieldToLoop();
     const encoded = encodeRows(db.kind, label, prepared.inserts, prepared.updates);
     while (flights.length >= sessions.length) await settleOldest();
@@ -158,15 +163,21 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
     const previous = flights.at(-1)?.written;
     let markWritten!: () => void;
     const written = new Promise<void>((r) => (markWritten = r));
+    let markLinked!: (hash: string | undefined) => void;
+    const chain: Chain = { link: lastLink, linked: (h) => markLinked(h) };
+    lastLink = new Promise<string | undefined>((r) => (markLinked = r));
     const done = (async () => {
       await previous;
-      await commitBatch(session, db.kind, label, prepared, encoded, report, reject, markWritten);
+      await commitBatch(session, db.kind, label, prepared, encoded, report, reject, markWritten, chain);
     })()
       .then(() => opts.onProgress?.({ rows: report.rows, created: report.created, updated: report.updated, unchanged: report.unchanged, rejected: report.rejectedCount }))
       .catch((e: unknown) => {
         failure ??= e instanceof Error ? e : new Error(String(e));
       })
-      .finally(markWritten);
+      .finally(() => {
+        markWritten();
+        markLinked(undefined);
+      });
     flights.push({ keys, managerKeys: prepared.managerKeys, done, written });
   };
 
@@ -285,6 +296,7 @@ async function prepareBatch(
   report: ImportReport,
   reject: (p: RowProblem) => void,
   pendingManagers: { key: string; manager: string; line: number }[],
+  newId: () => string,
 ): Promise<PreparedBatch> {
   const key = opts.key;
   const existing = key === 'userName' ? await identitiesByUserNames(db.k, rows.map((r) => r.key)) : await identitiesByExternalIds(db.k, rows.map((r) => r.key));
@@ -298,7 +310,7 @@ async function prepareBatch(
     if (++n % YIELD_EVERY === 0) await yieldToLoop();
   }
   await yieldToLoop();
-  const managerKeys = await assignManagers(db, planned, opts, report, pendingManagers);
+  const managerKeys = await assignManagers(db, planned, opts, report, pendingManagers, newId);
   const inserts: Planned[] = [];
   const updates: Planned[] = [];
   n = 0;
@@ -329,10 +341,11 @@ async function commitBatch(
   report: ImportReport,
   reject: (p: RowProblem) => void,
   written: () => void,
+  chain: Chain,
 ): Promise<void> {
   try {
     await db.tx(async (trx) => {
-      await writeRows(trx, kind, actor, inserts, updates, encoded, written);
+      await writeRows(trx, kind, actor, inserts, updates, encoded, written, chain);
     });
     report.created += inserts.length;
     report.updated += updates.length;
@@ -359,12 +372,19 @@ const managerKeyOf = (r: IdentityResource, managerKey: ImportOptions['managerKey
  * already stored. A manager not found yet may come later in the file: that is settled
  * once every row is in.
  */
-async function assignManagers(db: Db, planned: Planned[], opts: ImportOptions, report: ImportReport, pending: { key: string; manager: string; line: number }[]): Promise<Set<string>> {
+async function assignManagers(
+  db: Db,
+  planned: Planned[],
+  opts: ImportOptions,
+  report: ImportReport,
+  pending: { key: string; manager: string; line: number }[],
+  newId: () => string,
+): Promise<Set<string>> {
   const mk = opts.managerKey ?? 'userName';
   const fold = (v: string) => (mk === 'userName' ? v.toLowerCase() : v);
   const inBatch = new Map<string, string>();
   for (const p of planned) {
-    p.id = p.existing?.id ?? randomUUID();
+    p.id = p.existing?.id ?? newId();
     p.managerId = p.existing?.manager_id ?? null;
     const k = managerKeyOf(p.resource, mk);
     if (k) inBatch.set(fold(k), p.id);
@@ -402,6 +422,30 @@ const RECORD_COLUMNS = sql.raw(
   'user_name text, external_id text, active boolean, kind text, status text, display_name text, given_name text, family_name text, email text, department text, title text, employee_number text, data jsonb',
 );
 
+/**
+ * New identities' ids: UUIDv7 (RFC 9562), a millisecond timestamp and a counter within it, then
+ * random bits. Each batch's rows, its people's managers and its audit events then go to the end
+ * of the indexes on ids rather than all over them, which costs the database less to write.
+ */
+function timeOrderedIds(): () => string {
+  let last = 0;
+  let counter = 0;
+  return () => {
+    const now = Date.now();
+    if (now > last) {
+      last = now;
+      counter = 0;
+    } else if (++counter > 0xfff) {
+      // 4,096 ids in one millisecond: borrow the next one.
+      last++;
+      counter = 0;
+    }
+    const t = last.toString(16).padStart(12, '0');
+    // randomUUID's last 17 characters: the variant and 62 random bits.
+    return `${t.slice(0, 8)}-${t.slice(8)}-7${counter.toString(16).padStart(3, '0')}${randomUUID().slice(18)}`;
+  };
+}
+
 /** Lets pending I/O (other requests) run between stretches of CPU work. */
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 /** Rows planned or encoded between two yields: a few milliseconds of work, so no request waits long behind a batch. */
@@ -435,7 +479,26 @@ function encodeRows(kind: DbKind, actor: string, inserts: Planned[], updates: Pl
   return { identities, audit };
 }
 
-async function writeRows(trx: Executor, kind: DbKind, actor: string, inserts: Planned[], updates: Planned[], encoded: Encoded, written?: () => void): Promise<void> {
+/** Where a batch's audit events join the chain: the last hash of the batch before (once known), and whom to tell this batch's. */
+interface Chain {
+  link: Promise<string | undefined> | undefined;
+  linked: (lastHash: string | undefined) => void;
+}
+
+async function writeRows(trx: Executor, kind: DbKind, actor: string, inserts: Planned[], updates: Planned[], encoded: Encoded, written?: () => void, chain?: Chain): Promise<void> {
+  const copy = canCopyEncoded(trx);
+  const events = encoded.audit.head.length;
+  // Link this batch's events to the batch before's as soon as that one has linked its own
+  // (it holds the chain's lock then), while this one writes its people. Only a link made by
+  // the time the people are written is used: the lock is never waited for here.
+  let sealed = false;
+  void chain?.link?.then((prev) => {
+    if (events === 0) chain.linked(prev);
+    else if (prev !== undefined && !sealed) {
+      sealed = true;
+      sealAudit(encoded.audit, prev, { copy });
+    }
+  });
   if (inserts.length > 0) {
     if (kind === 'postgres' && encoded.identities !== undefined && canCopyEncoded(trx)) {
       // COPY straight into the table, in this transaction: no JSON for the server to parse.
@@ -478,7 +541,8 @@ async function writeRows(trx: Executor, kind: DbKind, actor: string, inserts: Pl
   }
   written?.();
   await yieldToLoop();
-  await appendPreparedAudit(trx, encoded.audit, { copy: canCopyEncoded(trx) });
+  sealed = true;
+  await appendPreparedAudit(trx, encoded.audit, { copy, linked: chain?.linked });
 }
 
 /** Points each imported identity at its manager, once every row is in (managers may come later in the file). */

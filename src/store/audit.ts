@@ -75,34 +75,82 @@ export function prepareAudit(events: readonly (AuditInput & { beforeJson?: strin
 }
 
 /**
- * `appendAudit` for prepared events: the same rows, links and hashes, with only the hashing
- * left to do under the lock. `copy`: COPY in a session's transaction (PostgreSQL).
+ * Prepared events linked ahead of the lock (`sealAudit`): their time, links and hashes, and,
+ * for COPY, their rows. Used only if the chain still ends where they were linked.
  */
-export async function appendPreparedAudit(trx: Executor, p: PreparedAudit, opts: { copy?: boolean } = {}): Promise<void> {
+interface Sealed {
+  prev: string;
+  at: Date;
+  prevs: string[];
+  hashes: string[];
+  copy?: CopyText;
+}
+
+const sealed = new WeakMap<PreparedAudit, Sealed>();
+
+/** Links the events after `prev`, at `at`: each event's link and hash. */
+function link(p: PreparedAudit, prev: string, at: Date): { prevs: string[]; hashes: string[] } {
   const n = p.head.length;
-  if (n === 0) return;
-  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
-  const last = await trx.selectFrom('audit_events').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  let prev = last?.hash ?? GENESIS_HASH;
-  // Millisecond precision: what JS keeps is exactly what the column gives back.
-  const at = new Date();
-  const atIso = at.toISOString();
-  const atJson = JSON.stringify(atIso);
+  const atJson = JSON.stringify(at.toISOString());
   const prevs: string[] = new Array<string>(n);
   const hashes: string[] = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     prevs[i] = prev;
-    prev = createHash('sha256').update(prev).update('\n').update(p.head[i]!).update(atJson).update(p.tail[i]!).digest('hex');
+    prev = createHash('sha256').update(`${prev}\n${p.head[i]!}${atJson}${p.tail[i]!}`).digest('hex');
     hashes[i] = prev;
   }
+  return { prevs, hashes };
+}
+
+function copyText(p: PreparedAudit, at: Date, prevs: string[], hashes: string[]): CopyText {
+  const atIso = at.toISOString();
+  const text = new CopyText();
+  for (let i = 0; i < prevs.length; i++) {
+    text.add(`${atIso}\t${copyField(p.actor[i])}\t${copyField(p.action[i])}\t${copyField(p.objectType[i])}\t${copyField(p.objectId[i])}\t${copyField(p.before[i])}\t${copyField(p.after[i])}\t${prevs[i]!}\t${hashes[i]!}\n`);
+  }
+  return text;
+}
+
+/**
+ * Links prepared events after `prev` (the hash of the event expected to be the chain's last
+ * when they are written) now, outside any lock, and returns their last hash. `appendPreparedAudit`
+ * then writes them as they are if the chain still ends at `prev`, and links them again if not:
+ * a bulk writer hashes a batch while the one before it holds the lock. `copy`: also encode
+ * the rows for COPY.
+ */
+export function sealAudit(p: PreparedAudit, prev: string, opts: { copy?: boolean } = {}): string {
+  const n = p.head.length;
+  if (n === 0) return prev;
+  const at = new Date();
+  const { prevs, hashes } = link(p, prev, at);
+  sealed.set(p, { prev, at, prevs, hashes, ...(opts.copy ? { copy: copyText(p, at, prevs, hashes) } : {}) });
+  return hashes[n - 1]!;
+}
+
+/**
+ * `appendAudit` for prepared events: the same rows, links and hashes, with only the hashing
+ * left to do under the lock (none if `sealAudit` linked them to the event still last).
+ * `copy`: COPY in a session's transaction (PostgreSQL). `linked` is told the hash of the
+ * last event once it is known, before the rows are written (not called without events).
+ */
+export async function appendPreparedAudit(trx: Executor, p: PreparedAudit, opts: { copy?: boolean; linked?: (lastHash: string) => void } = {}): Promise<void> {
+  const n = p.head.length;
+  if (n === 0) return;
+  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
+  const last = await trx.selectFrom('audit_events').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const prev = last?.hash ?? GENESIS_HASH;
+  const ready = sealed.get(p);
+  sealed.delete(p);
+  // Millisecond precision: what JS keeps is exactly what the column gives back.
+  const at = ready?.prev === prev ? ready.at : new Date();
+  const { prevs, hashes } = ready?.prev === prev ? ready : link(p, prev, at);
+  opts.linked?.(hashes[n - 1]!);
   if (opts.copy) {
-    const text = new CopyText();
-    for (let i = 0; i < n; i++) {
-      text.add(`${atIso}\t${copyField(p.actor[i])}\t${copyField(p.action[i])}\t${copyField(p.objectType[i])}\t${copyField(p.objectId[i])}\t${copyField(p.before[i])}\t${copyField(p.after[i])}\t${prevs[i]!}\t${hashes[i]!}\n`);
-    }
+    const text = ready?.prev === prev && ready.copy ? ready.copy : copyText(p, at, prevs, hashes);
     await copyEncoded(trx, 'audit_events', AUDIT_COLUMNS, text);
     return;
   }
+  const atJson = JSON.stringify(at.toISOString());
   let json = '[';
   for (let i = 0; i < n; i++) {
     if (i > 0) json += ',';

@@ -166,27 +166,41 @@ async function copyInto(client: pg.PoolClient, table: string, columns: readonly 
 
 /**
  * Rows in COPY's text format, built ahead of a transaction: add each row's text (fields as
- * `copyField` writes them, tab-separated, ending in a newline). Kept as bytes in chunks of
- * about 16 KiB: one long string of many pieces is slow to turn into bytes.
+ * `copyField` writes them, tab-separated, ending in a newline). Kept as bytes: every 16 Ki
+ * characters (one long string of many pieces is slow to turn into bytes) are written into
+ * chunks of about 256 KiB, so that COPY sends a few large messages rather than many small ones.
  */
 export class CopyText {
   readonly chunks: Buffer[] = [];
   private pending = '';
+  private buf: Buffer | undefined;
+  private used = 0;
   rows = 0;
 
   add(row: string): void {
     this.pending += row;
     this.rows++;
-    if (this.pending.length >= 1 << 14) {
-      this.chunks.push(Buffer.from(this.pending));
-      this.pending = '';
+    if (this.pending.length >= 1 << 14) this.write();
+  }
+
+  private write(): void {
+    // A character takes at most 3 bytes in UTF-8 (a surrogate pair, 4 for 2).
+    const most = this.pending.length * 3;
+    if (this.buf === undefined || this.buf.length - this.used < most) {
+      if (this.buf !== undefined && this.used > 0) this.chunks.push(this.buf.subarray(0, this.used));
+      this.buf = Buffer.allocUnsafe(Math.max(1 << 18, most));
+      this.used = 0;
     }
+    this.used += this.buf.write(this.pending, this.used);
+    this.pending = '';
   }
 
   /** The chunks, the last one included. */
   end(): Buffer[] {
-    if (this.pending.length > 0) this.chunks.push(Buffer.from(this.pending));
-    this.pending = '';
+    if (this.pending.length > 0) this.write();
+    if (this.buf !== undefined && this.used > 0) this.chunks.push(this.buf.subarray(0, this.used));
+    this.buf = undefined;
+    this.used = 0;
     return this.chunks;
   }
 }

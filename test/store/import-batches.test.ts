@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import { importUsers } from '../../src/services/import-users.ts';
-import { GENESIS_HASH, appendPreparedAudit, auditHash, prepareAudit, verifyAudit } from '../../src/store/audit.ts';
+import { GENESIS_HASH, appendAudit, appendPreparedAudit, auditHash, prepareAudit, sealAudit, verifyAudit } from '../../src/store/audit.ts';
 import { withSession } from '../../src/store/copy.ts';
 import type { Db } from '../../src/store/db.ts';
 import { createTestDb, testDbKinds } from '../support/db.ts';
@@ -51,6 +51,10 @@ describe.each(testDbKinds())('CSV import in many batches on %s', (kind) => {
     const all = await db.k.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     expect(Number(all.n)).toBe(42);
     expect(await verifyAudit(db.k)).toMatchObject({ ok: true, events: 42 });
+    // New people get time-ordered ids (UUIDv7), in the order of the file.
+    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => identity(`p${i}`).then((r) => r.id)));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...ids].sort()).toEqual(ids);
   });
 
   it('a re-import of the same file in many batches changes nothing and writes no event', async () => {
@@ -80,6 +84,33 @@ describe.each(testDbKinds())('CSV import in many batches on %s', (kind) => {
     expect(rows[0]!.prev_hash).toBe(last?.hash ?? GENESIS_HASH);
     const e = rows[1]!;
     expect(e.hash).toBe(auditHash(rows[0]!.hash, { at: e.at, actor: e.actor, action: e.action, objectType: e.object_type, objectId: e.object_id, before: e.before, after: e.after }));
+    expect(await verifyAudit(db.k)).toMatchObject({ ok: true });
+  });
+
+  it('events linked ahead of the lock are written with those links while the chain still ends there, and linked again after another writer', async () => {
+    const copy = kind === 'postgres';
+    const last = async () => (await db.k.selectFrom('audit_events').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst())?.hash ?? GENESIS_HASH;
+    const write = (p: ReturnType<typeof prepareAudit>) => withSession(db, (s) => s.tx((trx) => appendPreparedAudit(trx, p, { copy })));
+    const pause = () => new Promise((r) => setTimeout(r, 5));
+
+    const first = prepareAudit([
+      { actor: 'sealer', action: 'thing.seal', objectType: 'thing', objectId: 's1', after: { n: 1 } },
+      { actor: 'sealer', action: 'thing.seal', objectType: 'thing', objectId: 's2', after: { n: 2 } },
+    ]);
+    const sealedHash = sealAudit(first, await last(), { copy });
+    // Later than the link: events linked again now would get another time, and another hash.
+    await pause();
+    await write(first);
+    expect(await last()).toBe(sealedHash);
+
+    const second = prepareAudit([{ actor: 'sealer', action: 'thing.seal', objectType: 'thing', objectId: 's3' }]);
+    const staleHash = sealAudit(second, await last(), { copy });
+    await db.tx((trx) => appendAudit(trx, [{ actor: 'other', action: 'thing.touch', objectType: 'thing', objectId: 'o1' }]));
+    const other = await last();
+    await write(second);
+    const s3 = await db.k.selectFrom('audit_events').selectAll().where('object_id', '=', 's3').executeTakeFirstOrThrow();
+    expect(s3.prev_hash).toBe(other);
+    expect(s3.hash).not.toBe(staleHash);
     expect(await verifyAudit(db.k)).toMatchObject({ ok: true });
   });
 });
