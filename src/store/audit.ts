@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { sql } from 'kysely';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { CopyText, canCopyEncoded, copyEncoded, copyField } from './copy.ts';
@@ -24,7 +24,7 @@ const AUDIT_LOCK_KEY = 7_347_001;
 /** The hash of an event: SHA-256 over the previous hash and the event's canonical JSON. */
 export function auditHash(prevHash: string, e: { at: Date; actor: string; action: string; objectType: string; objectId: string | null; before: unknown; after: unknown }): string {
   const body = canonicalJson({ at: e.at, actor: e.actor, action: e.action, objectType: e.objectType, objectId: e.objectId, before: e.before ?? null, after: e.after ?? null });
-  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+  return hash('sha256', `${prevHash}\n${body}`, 'hex');
 }
 
 /**
@@ -96,7 +96,8 @@ function link(p: PreparedAudit, prev: string, at: Date): { prevs: string[]; hash
   const hashes: string[] = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     prevs[i] = prev;
-    prev = createHash('sha256').update(`${prev}\n${p.head[i]!}${atJson}${p.tail[i]!}`).digest('hex');
+    // One-shot hashing: no Hash object per event.
+    prev = hash('sha256', `${prev}\n${p.head[i]!}${atJson}${p.tail[i]!}`, 'hex');
     hashes[i] = prev;
   }
   return { prevs, hashes };
