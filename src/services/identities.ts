@@ -6,6 +6,7 @@ import { ENTERPRISE_USER_URN } from '../domain/identity.ts';
 import { applyPatch } from '../scim/index.ts';
 import { appendAudit, type AuditInput } from '../store/audit.ts';
 import { batchReads } from './batch-reads.ts';
+import { identityCache } from './identity-cache.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../store/errors.ts';
 import { identityColumns } from '../store/identities.ts';
@@ -86,8 +87,9 @@ export function createIdentityService(db: Db): IdentityService {
   const one = async (ex: Executor, row: IdentityRow, opts: ReadOptions = {}) => (await toIdentityRecords(ex, [row], opts))[0]!;
   // Reads of single identities made at the same time share one query (ids are lower case
   // in the table). The embedded database runs one query at a time: a second batch waits
-  // in its worker's queue while the first runs, so it never idles between them.
-  const readOne = batchReads((ids: string[]) => identitiesWithRelations(db.k, ids), { maxInFlight: db.kind === 'pglite' ? 2 : 4 });
+  // in its worker's queue while the first runs, so it never idles between them. What
+  // they read stays in memory until the database announces a change to it.
+  const readOne = identityCache(db.changes, batchReads((ids: string[]) => identitiesWithRelations(db.k, ids), { maxInFlight: db.kind === 'pglite' ? 2 : 4 }));
   const built = new WeakMap<IdentityWithRelations, { plain?: IdentityRecord; withGroups?: IdentityRecord }>();
 
   // The write shared by PUT and PATCH: nothing is written when nothing changed.
@@ -137,7 +139,7 @@ export function createIdentityService(db: Db): IdentityService {
     async get(id, opts) {
       const found = isUuid(id) ? await readOne(id.toLowerCase()) : undefined;
       if (!found) throw notFound(id);
-      // Reads that shared a query share the record built from it (built once per batch).
+      // Reads that shared a query or the cache share the record built from it (built once).
       const made = built.get(found) ?? {};
       built.set(found, made);
       const variant = opts?.groups ? 'withGroups' : 'plain';

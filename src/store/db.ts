@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
+import { embeddedChangeFeed, IDENTITY_CHANNEL, pgChangeFeed, type ChangeFeed } from './change-feed.ts';
 import { lockDirectory, type DirectoryLock } from './lock.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { PgliteWorkerClient, PgliteWorkerDialect } from './pglite-dialect.ts';
@@ -17,6 +18,8 @@ export interface Db {
   readonly url?: string;
   /** PostgreSQL only: a dedicated connection from the pool, for work that must stay on one (see `withSession` in copy.ts); release it. */
   connect?(): Promise<pg.PoolClient>;
+  /** Announcements of changed identities (for caches of Users); see change-feed.ts. */
+  readonly changes: ChangeFeed;
   /** The embedded data directory's lock, when this process holds one. */
   readonly lock: DirectoryLock | undefined;
   /** Runs `fn` in one transaction; everything it writes commits or nothing does. */
@@ -55,7 +58,7 @@ export async function openDb(options: OpenOptions): Promise<Db> {
       },
     });
     const k = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { ...makeDb('postgres', k, undefined), url: options.url, connect: () => pool.connect() };
+    return { ...makeDb('postgres', k, undefined, pgChangeFeed(options.url)), url: options.url, connect: () => pool.connect() };
   }
   let lock: DirectoryLock | undefined;
   let dir: string | undefined;
@@ -65,23 +68,25 @@ export async function openDb(options: OpenOptions): Promise<Db> {
     lock = lockDirectory(dir, options.command ?? 'steward');
   }
   try {
-    const client = new PgliteWorkerClient(dir ? resolve(dir, 'pg') : undefined, options.pgliteTemplate);
+    const client = new PgliteWorkerClient(dir ? resolve(dir, 'pg') : undefined, options.pgliteTemplate, [IDENTITY_CHANNEL]);
     const k = new Kysely<Database>({ dialect: new PgliteWorkerDialect(client) });
-    return { ...makeDb('pglite', k, lock), dump: () => client.dump() };
+    return { ...makeDb('pglite', k, lock, embeddedChangeFeed((fn) => client.onNotification(fn))), dump: () => client.dump() };
   } catch (e) {
     lock?.release();
     throw e;
   }
 }
 
-function makeDb(kind: DbKind, k: Kysely<Database>, lock: DirectoryLock | undefined): Db {
+function makeDb(kind: DbKind, k: Kysely<Database>, lock: DirectoryLock | undefined, changes: ChangeFeed): Db {
   return {
     kind,
     k,
+    changes,
     lock,
     tx: (fn) => k.transaction().execute(fn),
     async close() {
       try {
+        await changes.close();
         await k.destroy();
       } finally {
         lock?.release();

@@ -55,10 +55,19 @@ export class PgliteWorkerClient {
     p.resolve(res);
   };
 
-  constructor(dataDir: string | undefined, loadDataDir?: string) {
+  private readonly listeners = new Set<(channel: string, payload: string) => void>();
+
+  /** `channels`: the channels to LISTEN on; see `onNotification`. */
+  constructor(dataDir: string | undefined, loadDataDir?: string, channels: readonly string[] = []) {
     keepWasmCode();
-    this.worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir, loadDataDir } });
+    this.worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir, loadDataDir, channels: [...channels] } });
     this.worker.on('message', (res: WorkerResponse) => {
+      // Handled at once, ahead of any answer still waiting for its turn: a change is always
+      // announced before the commit that made it returns to its caller.
+      if (res.notify) {
+        for (const fn of this.listeners) fn(res.notify.channel, res.notify.payload);
+        return;
+      }
       this.answers.push(res);
       if (this.answers.length === 1) setImmediate(this.deliver);
     });
@@ -69,6 +78,11 @@ export class PgliteWorkerClient {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`the embedded database worker exited (code ${code})`)));
+  }
+
+  /** Calls `fn` with each notification on the channels given at construction, in commit order. */
+  onNotification(fn: (channel: string, payload: string) => void): void {
+    this.listeners.add(fn);
   }
 
   private send(req: Omit<WorkerRequest, 'id'>): Promise<WorkerResponse> {

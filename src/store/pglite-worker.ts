@@ -19,12 +19,14 @@ export interface WorkerResponse {
   affectedRows?: number;
   dump?: ArrayBuffer;
   error?: { message: string; code?: string; detail?: string; constraint?: string; table?: string; column?: string };
+  /** A notification on a channel the worker listens on (id 0: not an answer). */
+  notify?: { channel: string; payload: string };
 }
 
 const port = parentPort;
 if (!port) throw new Error('pglite-worker must run in a worker thread');
 
-const { dataDir, loadDataDir } = workerData as { dataDir: string | undefined; loadDataDir: string | undefined };
+const { dataDir, loadDataDir, channels } = workerData as { dataDir: string | undefined; loadDataDir: string | undefined; channels: string[] };
 // int8 as a JS number, as the PostgreSQL driver is set up too: counts and sequence values fit.
 // `loadDataDir` starts from a dump of an already-initialised cluster (tests use one per run).
 keepWasmCode();
@@ -33,13 +35,17 @@ const db = new PGlite(dataDir, {
   ...(loadDataDir ? { loadDataDir: new Blob([readFileSync(loadDataDir)]) } : {}),
 });
 
+// Notifications are posted as PGlite parses them, before the answer to the statement that
+// committed them: the main thread sees a change announced before it sees the commit return.
+const ready = db.waitReady.then(() => Promise.all(channels.map((channel) => db.listen(channel, (payload) => port.postMessage({ id: 0, notify: { channel, payload } } satisfies WorkerResponse)))));
+
 port.on('message', (msg: WorkerRequest) => {
   void handle(msg).then((res) => port.postMessage(res));
 });
 
 async function handle(msg: WorkerRequest): Promise<WorkerResponse> {
   try {
-    await db.waitReady;
+    await ready;
     switch (msg.op) {
       case 'query': {
         const r = await db.query<Record<string, unknown>>(msg.sql ?? '', msg.params ?? []);

@@ -7,6 +7,7 @@ import * as lifecycle from './20261124T110000_lifecycle.ts';
 import * as lifecycleRecomputes from './20261125T090000_lifecycle_recomputes.ts';
 import * as reconciliationCopyLease from './20261125T100000_reconciliation_copy_lease.ts';
 import * as reconciliationIncremental from './20261125T110000_reconciliation_incremental.ts';
+import * as identityChangeFeed from './20261126T090000_identity_change_feed.ts';
 
 /** Every migration, by its immutable timestamped name; applied in name order. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '20261125T090000_lifecycle_recomputes': lifecycleRecomputes,
   '20261125T100000_reconciliation_copy_lease': reconciliationCopyLease,
   '20261125T110000_reconciliation_incremental': reconciliationIncremental,
+  '20261126T090000_identity_change_feed': identityChangeFeed,
 };

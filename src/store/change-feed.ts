@@ -1,0 +1,179 @@
+// The identity change feed as this process sees it: the ids the database announces on
+// `steward_identities` (migration 20261126T090000) after each commit that changed how a
+// User reads, and a way to know that every change committed before a moment has arrived.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const IDENTITY_CHANNEL = 'steward_identities';
+
+/** Lower-case identity ids, or `'*'`: any identity may have changed. */
+export type ChangedIds = readonly string[] | '*';
+
+export interface ChangeFeed {
+  /** Calls `fn` with every announcement, in commit order; `'*'` also when the feed was interrupted. */
+  subscribe(fn: (ids: ChangedIds) => void): () => void;
+  /**
+   * Resolves true once every change committed before the call has been passed to the
+   * subscribers, false when the feed cannot promise that (its connection is down): a cache
+   * must then read from the database. `true` without a promise when nothing needs waiting for.
+   */
+  sync(): true | Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const parse = (payload: string): ChangedIds => (payload === '*' ? '*' : payload.split(',').filter((s) => s.length > 0));
+
+/** Subscribers, with an announcement to each. */
+function subscribers() {
+  const fns = new Set<(ids: ChangedIds) => void>();
+  return {
+    add: (fn: (ids: ChangedIds) => void) => {
+      fns.add(fn);
+      return () => void fns.delete(fn);
+    },
+    emit: (ids: ChangedIds) => {
+      for (const fn of fns) fn(ids);
+    },
+  };
+}
+
+/**
+ * The embedded database's feed. Every writer is in this process, and the worker posts each
+ * notification before the answer to the statement that committed it: by the time a write's
+ * commit returns, its announcement has been handled, so `sync` never waits.
+ */
+export function embeddedChangeFeed(listen: (fn: (channel: string, payload: string) => void) => void): ChangeFeed {
+  const subs = subscribers();
+  listen((channel, payload) => {
+    if (channel === IDENTITY_CHANNEL) subs.emit(parse(payload));
+  });
+  return { subscribe: subs.add, sync: () => true, close: async () => undefined };
+}
+
+export interface PgChangeFeedOptions {
+  /** How long to wait before reconnecting a lost listener (default 1 s). */
+  retryMs?: number;
+  /** Where connection failures are reported (default nowhere: the feed keeps retrying). */
+  onError?: (e: Error) => void;
+}
+
+/**
+ * PostgreSQL's feed: one connection of its own LISTENs on the channel, opened at the first
+ * `sync`. Other processes write to the same database, so an announcement can still be on
+ * its way when a read arrives. `sync` therefore sends a marker, a notification on a channel
+ * only this connection listens on, and resolves when the marker comes back: PostgreSQL
+ * delivers notifications in commit order, so every announcement of a transaction that
+ * committed before the marker's has arrived first. Reads waiting at the same time share one
+ * marker; a read that arrives while a marker is out waits for the next one, since the one
+ * out may have been sent before that read's writes were announced.
+ */
+export function pgChangeFeed(url: string, opts: PgChangeFeedOptions = {}): ChangeFeed {
+  const subs = subscribers();
+  const retryMs = opts.retryMs ?? 1000;
+  const marker = `steward_sync_${randomBytes(6).toString('hex')}`;
+  let client: pg.Client | undefined;
+  let connecting: Promise<boolean> | undefined;
+  let closed = false;
+  let retryAt = 0;
+  let seq = 0;
+  let out: { n: number; waiters: ((ok: boolean) => void)[] } | undefined;
+  let queued: ((ok: boolean) => void)[] = [];
+
+  const settleAll = (ok: boolean) => {
+    const waiting = [...(out?.waiters ?? []), ...queued];
+    out = undefined;
+    queued = [];
+    for (const w of waiting) w(ok);
+  };
+
+  const lost = (c: pg.Client, e?: Error) => {
+    if (client !== c) return;
+    client = undefined;
+    retryAt = Date.now() + retryMs;
+    if (e) opts.onError?.(e);
+    c.removeAllListeners('notification');
+    c.end().catch(() => undefined);
+    // Announcements may have been missed while the connection was going: forget everything.
+    subs.emit('*');
+    settleAll(false);
+  };
+
+  const connect = (): Promise<boolean> => {
+    connecting ??= (async () => {
+      const c = new pg.Client({ connectionString: url });
+      c.on('error', (e) => lost(c, e));
+      try {
+        await c.connect();
+        client = c;
+        c.on('end', () => lost(c));
+        c.on('notification', (m) => {
+          if (m.channel === IDENTITY_CHANNEL) subs.emit(parse(m.payload ?? '*'));
+          else if (m.channel === marker && out && String(out.n) === m.payload) {
+            const { waiters } = out;
+            out = undefined;
+            for (const w of waiters) w(true);
+            if (queued.length > 0) send();
+          }
+        });
+        // A marker commits a transaction: it need not wait for the disk.
+        await c.query(`set synchronous_commit = off`);
+        await c.query(`listen ${IDENTITY_CHANNEL}`);
+        await c.query(`listen ${marker}`);
+        if (closed) throw new Error('closed');
+        // Anything may have changed while no one listened.
+        subs.emit('*');
+        return true;
+      } catch (e) {
+        if (client === c) lost(c, e as Error);
+        else {
+          retryAt = Date.now() + retryMs;
+          if (!closed) opts.onError?.(e as Error);
+          c.end().catch(() => undefined);
+        }
+        return false;
+      } finally {
+        connecting = undefined;
+      }
+    })();
+    return connecting;
+  };
+
+  const send = () => {
+    const c = client;
+    if (!c || out || queued.length === 0) return;
+    out = { n: ++seq, waiters: queued };
+    queued = [];
+    c.query(`select pg_notify($1, $2)`, [marker, String(out.n)]).catch((e: Error) => lost(c, e));
+  };
+
+  return {
+    subscribe: subs.add,
+    sync() {
+      if (closed) return Promise.resolve(false);
+      return new Promise<boolean>((resolve) => {
+        if (client) {
+          queued.push(resolve);
+          send();
+          return;
+        }
+        if (Date.now() < retryAt) return resolve(false);
+        void connect().then((ok) => {
+          if (!ok || !client) return resolve(false);
+          queued.push(resolve);
+          send();
+        });
+      });
+    },
+    async close() {
+      closed = true;
+      settleAll(false);
+      const c = client;
+      client = undefined;
+      if (c) {
+        c.removeAllListeners();
+        c.on('error', () => undefined);
+        await c.end().catch(() => undefined);
+      }
+    },
+  };
+}

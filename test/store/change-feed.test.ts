@@ -1,0 +1,133 @@
+// The identity change feed: the database announces, after commit, which identities' Users
+// may read differently; `sync` waits until every change committed before it has arrived.
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgChangeFeed, type ChangedIds } from '../../src/store/change-feed.ts';
+import type { Db } from '../../src/store/db.ts';
+import { createTestDb, testDbKinds } from '../support/db.ts';
+import { until } from '../support/until.ts';
+
+describe.each(testDbKinds())('identity change feed on %s', (kind) => {
+  let db: Db;
+  const heard: ChangedIds[] = [];
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+    db.changes.subscribe((ids) => heard.push(ids));
+    expect(await db.changes.sync()).toBe(true);
+  });
+  afterAll(() => db?.close());
+
+  /** What was announced from now until the next sync, flattened. */
+  const announced = async (fn: () => Promise<unknown>): Promise<ChangedIds[]> => {
+    heard.length = 0;
+    await fn();
+    expect(await db.changes.sync()).toBe(true);
+    return [...heard];
+  };
+  const people = async (n: number): Promise<string[]> => {
+    const names = Array.from({ length: n }, () => `p${Math.random().toString(36).slice(2)}`);
+    const r = await sql<{ id: string }>`insert into identities (user_name, data) select u, '{}'::jsonb from unnest(${names}::text[]) u returning id`.execute(db.k);
+    return r.rows.map((x) => x.id);
+  };
+
+  it('announces nothing for new identities, and the ids of updated and deleted ones after they commit', async () => {
+    let ids: string[] = [];
+    expect(await announced(async () => (ids = await people(3)))).toEqual([]);
+    const [a, b, c] = ids;
+    expect(await announced(() => sql`update identities set title = 'T' where id in (${a}, ${b})`.execute(db.k))).toEqual([expect.arrayContaining([a, b])]);
+    expect(await announced(() => sql`delete from identities where id = ${c}`.execute(db.k))).toEqual([[c]]);
+  });
+
+  it('announces nothing for a rolled-back transaction', async () => {
+    const [a] = await people(1);
+    const heardNow = await announced(() =>
+      db
+        .tx(async (trx) => {
+          await sql`update identities set title = 'rolled back' where id = ${a}`.execute(trx);
+          throw new Error('roll back');
+        })
+        .catch(() => undefined),
+    );
+    expect(heardNow).toEqual([]);
+  });
+
+  it('announces members added to and removed from a group, and the members of a renamed group', async () => {
+    const [a, b, outsider] = await people(3);
+    const g = (await sql<{ id: string }>`insert into groups (display_name) values (${`g${Math.random()}`}) returning id`.execute(db.k)).rows[0]!.id;
+    expect(await announced(() => sql`insert into group_members (group_id, identity_id) values (${g}, ${a}), (${g}, ${b})`.execute(db.k))).toEqual([expect.arrayContaining([a, b])]);
+    const renamed = await announced(() => sql`update groups set display_name = ${`renamed ${Math.random()}`} where id = ${g}`.execute(db.k));
+    expect(renamed).toEqual([expect.arrayContaining([a, b])]);
+    expect(renamed.flat()).not.toContain(outsider);
+    // A change to a group that leaves its name alone changes no member's User.
+    expect(await announced(() => sql`update groups set description = 'd' where id = ${g}`.execute(db.k))).toEqual([]);
+    expect(await announced(() => sql`delete from group_members where group_id = ${g} and identity_id = ${a}`.execute(db.k))).toEqual([[a]]);
+  });
+
+  it('announces "*" for a statement that touches more than 200 identities, and for a truncate', async () => {
+    const ids = await people(201);
+    expect(await announced(() => sql`update identities set title = 'many' where id = any(${ids}::uuid[])`.execute(db.k))).toEqual(['*']);
+    const few = ids.slice(0, 200);
+    const two = await announced(() => sql`update identities set title = 'fewer' where id = any(${few}::uuid[])`.execute(db.k));
+    expect(two).toHaveLength(1);
+    expect([...two[0]!].sort()).toEqual([...few].sort());
+    expect(await announced(() => sql`truncate group_members`.execute(db.k))).toEqual(['*']);
+  });
+
+  if (kind === 'pglite') {
+    it('has announced a change by the time the commit that made it returns', async () => {
+      const [a] = await people(1);
+      heard.length = 0;
+      await db.tx(async (trx) => {
+        await sql`update identities set title = 'seen at commit' where id = ${a}`.execute(trx);
+      });
+      expect(heard).toEqual([[a]]);
+    });
+  }
+
+  if (kind === 'postgres') {
+    it('sync waits for the changes another session committed before it', async () => {
+      const [a] = await people(1);
+      const other = new pg.Client({ connectionString: db.url });
+      await other.connect();
+      try {
+        for (let i = 0; i < 20; i++) {
+          heard.length = 0;
+          await other.query(`update identities set title = $1 where id = $2`, [`t${i}`, a]);
+          expect(await db.changes.sync()).toBe(true);
+          expect(heard).toEqual([[a]]);
+        }
+      } finally {
+        await other.end();
+      }
+    });
+
+    it('announces "*" when its connection is lost, cannot sync until it is back, then syncs again', async () => {
+      const feed = pgChangeFeed(db.url!, { retryMs: 200 });
+      const own: ChangedIds[] = [];
+      feed.subscribe((ids) => own.push(ids));
+      try {
+        expect(await feed.sync()).toBe(true);
+        own.length = 0;
+        const admin = new pg.Client({ connectionString: db.url });
+        await admin.connect();
+        // The feed's connection is the one that has sent a marker (select pg_notify).
+        const killed = await admin.query(`select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and query like 'select pg_notify%' and pid <> pg_backend_pid()`);
+        await admin.end();
+        expect(killed.rowCount).toBeGreaterThan(0);
+        await until('the feed to announce "*"', () => (own.includes('*') ? true : undefined));
+        expect(await feed.sync()).toBe(false);
+        await new Promise((r) => setTimeout(r, 250));
+        const [a] = await people(1);
+        await sql`update identities set title = 'after reconnect' where id = ${a}`.execute(db.k);
+        expect(await feed.sync()).toBe(true);
+        own.length = 0;
+        await sql`update identities set title = 'after reconnect 2' where id = ${a}`.execute(db.k);
+        expect(await feed.sync()).toBe(true);
+        expect(own).toEqual([[a]]);
+      } finally {
+        await feed.close();
+      }
+    });
+  }
+});
