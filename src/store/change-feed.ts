@@ -5,6 +5,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export const IDENTITY_CHANNEL = 'steward_identities';
+const MAX_MARKERS_OUT = 4;
+/** The listening connection's application_name, as pg_stat_activity shows it. */
+export const LISTENER_NAME = 'steward change feed';
 
 /** Lower-case identity ids, or `'*'`: any identity may have changed. */
 export type ChangedIds = readonly string[] | '*';
@@ -53,6 +56,12 @@ export function embeddedChangeFeed(listen: (fn: (channel: string, payload: strin
 export interface PgChangeFeedOptions {
   /** How long to wait before reconnecting a lost listener (default 1 s). */
   retryMs?: number;
+  /**
+   * Runs a statement on some other connection (a pool's): markers are sent through it, so
+   * that several can be out at once. By default they go on the listening connection, one
+   * after another.
+   */
+  query?: (text: string, params: unknown[]) => Promise<unknown>;
   /** Where connection failures are reported (default nowhere: the feed keeps retrying). */
   onError?: (e: Error) => void;
 }
@@ -63,9 +72,10 @@ export interface PgChangeFeedOptions {
  * its way when a read arrives. `sync` therefore sends a marker, a notification on a channel
  * only this connection listens on, and resolves when the marker comes back: PostgreSQL
  * delivers notifications in commit order, so every announcement of a transaction that
- * committed before the marker's has arrived first. Reads waiting at the same time share one
- * marker; a read that arrives while a marker is out waits for the next one, since the one
- * out may have been sent before that read's writes were announced.
+ * committed before the marker's has arrived first. Reads that arrive in the same turn of the
+ * event loop share one marker, sent on the next turn; a read never waits on a marker sent
+ * before it arrived (its writes may have been announced after that one). Up to four markers
+ * are out at once, as a busy machine can take milliseconds to run each one.
  */
 export function pgChangeFeed(url: string, opts: PgChangeFeedOptions = {}): ChangeFeed {
   const subs = subscribers();
@@ -76,12 +86,14 @@ export function pgChangeFeed(url: string, opts: PgChangeFeedOptions = {}): Chang
   let closed = false;
   let retryAt = 0;
   let seq = 0;
-  let out: { n: number; waiters: ((ok: boolean) => void)[] } | undefined;
+  // Markers sent and not back yet, by number, in the order sent.
+  const out = new Map<number, ((ok: boolean) => void)[]>();
   let queued: ((ok: boolean) => void)[] = [];
+  let scheduled = false;
 
   const settleAll = (ok: boolean) => {
-    const waiting = [...(out?.waiters ?? []), ...queued];
-    out = undefined;
+    const waiting = [...[...out.values()].flat(), ...queued];
+    out.clear();
     queued = [];
     for (const w of waiting) w(ok);
   };
@@ -100,7 +112,7 @@ export function pgChangeFeed(url: string, opts: PgChangeFeedOptions = {}): Chang
 
   const connect = (): Promise<boolean> => {
     connecting ??= (async () => {
-      const c = new pg.Client({ connectionString: url });
+      const c = new pg.Client({ connectionString: url, application_name: LISTENER_NAME });
       c.on('error', (e) => lost(c, e));
       try {
         await c.connect();
@@ -108,11 +120,15 @@ export function pgChangeFeed(url: string, opts: PgChangeFeedOptions = {}): Chang
         c.on('end', () => lost(c));
         c.on('notification', (m) => {
           if (m.channel === IDENTITY_CHANNEL) subs.emit(parse(m.payload ?? '*'));
-          else if (m.channel === marker && out && String(out.n) === m.payload) {
-            const { waiters } = out;
-            out = undefined;
-            for (const w of waiters) w(true);
-            if (queued.length > 0) send();
+          else if (m.channel === marker) {
+            // Markers come back in the order they were sent: this one and any before it.
+            const n = Number(m.payload);
+            for (const [k, waiters] of out) {
+              if (k > n) break;
+              out.delete(k);
+              for (const w of waiters) w(true);
+            }
+            if (queued.length > 0) schedule();
           }
         });
         // A marker commits a transaction: it need not wait for the disk.
@@ -139,11 +155,27 @@ export function pgChangeFeed(url: string, opts: PgChangeFeedOptions = {}): Chang
   };
 
   const send = () => {
+    scheduled = false;
     const c = client;
-    if (!c || out || queued.length === 0) return;
-    out = { n: ++seq, waiters: queued };
+    if (!c || out.size >= MAX_MARKERS_OUT || queued.length === 0) return;
+    const n = ++seq;
+    out.set(n, queued);
     queued = [];
-    c.query(`select pg_notify($1, $2)`, [marker, String(out.n)]).catch((e: Error) => lost(c, e));
+    // A marker sent on another connection can come back before one sent earlier: any marker
+    // sent after a read arrived will do for it, hence "this one and any before it" above.
+    const sent = opts.query ? opts.query(`select pg_notify($1, $2)`, [marker, String(n)]) : c.query(`select pg_notify($1, $2)`, [marker, String(n)]);
+    sent.catch((e: Error) => {
+      if (opts.query) {
+        const waiters = out.get(n) ?? [];
+        out.delete(n);
+        for (const w of waiters) w(false);
+      } else lost(c, e);
+    });
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(send);
   };
 
   return {
@@ -153,14 +185,14 @@ export function pgChangeFeed(url: string, opts: PgChangeFeedOptions = {}): Chang
       return new Promise<boolean>((resolve) => {
         if (client) {
           queued.push(resolve);
-          send();
+          schedule();
           return;
         }
         if (Date.now() < retryAt) return resolve(false);
         void connect().then((ok) => {
           if (!ok || !client) return resolve(false);
           queued.push(resolve);
-          send();
+          schedule();
         });
       });
     },

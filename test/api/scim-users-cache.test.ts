@@ -116,7 +116,7 @@ describe.each(testDbKinds())('reads of one User from memory on %s', (kind) => {
       await read(u.id);
       const admin = new pg.Client({ connectionString: t.db.url });
       await admin.connect();
-      const killed = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query like 'select pg_notify%' and pid <> pg_backend_pid()`);
+      const killed = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'steward change feed' and pid <> pg_backend_pid()`);
       await admin.end();
       expect(killed.rowCount).toBe(1);
       await elsewhere(`update identities set title = $1, data = jsonb_set(data, '{title}', to_jsonb($1::text)) where id = $2`, ['Down', u.id]);

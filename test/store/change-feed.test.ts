@@ -111,8 +111,8 @@ describe.each(testDbKinds())('identity change feed on %s', (kind) => {
         own.length = 0;
         const admin = new pg.Client({ connectionString: db.url });
         await admin.connect();
-        // The feed's connection is the one that has sent a marker (select pg_notify).
-        const killed = await admin.query(`select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and query like 'select pg_notify%' and pid <> pg_backend_pid()`);
+        // Both feeds' listening connections (this one's and the app's).
+        const killed = await admin.query(`select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and application_name = 'steward change feed' and pid <> pg_backend_pid()`);
         await admin.end();
         expect(killed.rowCount).toBeGreaterThan(0);
         await until('the feed to announce "*"', () => (own.includes('*') ? true : undefined));
