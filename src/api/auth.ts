@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../domain/actor.ts';
 import { StewardError } from '../domain/errors.ts';
-import { grants } from '../domain/privileges.ts';
+import { grants, type Privilege } from '../domain/privileges.ts';
 import type { ClientService } from '../services/clients.ts';
 
 /** How long a verified token is trusted without asking the database again. */
@@ -11,6 +11,8 @@ const CACHE_MAX = 10_000;
 
 export interface Authenticator {
   authenticate(token: string): Promise<Actor | undefined>;
+  /** The actor of a token verified within the TTL, without waiting; undefined when it must be looked up. */
+  cached(token: string): Actor | undefined;
   /** Forgets every cached token. */
   forget(): void;
 }
@@ -22,7 +24,7 @@ export interface AuthenticatorOptions {
   now?: () => number;
 }
 
-const cacheKey = (token: string): string => createHash('sha256').update(token).digest('base64');
+const cacheKey = (token: string): string => hash('sha256', token, 'base64');
 
 /**
  * Verifies bearer tokens through the client service, with a short cache so that a hot
@@ -40,7 +42,14 @@ export function createAuthenticator(clients: ClientService, extra?: (token: stri
     revocations++;
     for (const [k, v] of cache) if (v.actor.id === clientId) cache.delete(k);
   });
+  const cached = (token: string): Actor | undefined => {
+    const fromExtra = extra?.(token);
+    if (fromExtra) return fromExtra;
+    const hit = cache.get(cacheKey(token));
+    return hit && hit.until > now() ? hit.actor : undefined;
+  };
   return {
+    cached,
     async authenticate(token) {
       const fromExtra = extra?.(token);
       if (fromExtra) return fromExtra;
@@ -78,17 +87,24 @@ const bearer = (req: FastifyRequest): string | undefined => {
 /** Checks every request against the privilege its route declares. */
 export function registerAuth(app: FastifyInstance, auth: Authenticator): void {
   app.decorateRequest('actor', undefined);
-  app.addHook('onRequest', async (req) => {
-    const needed = req.routeOptions.config?.privilege;
-    if (needed === undefined || needed === 'public') return;
-    const token = bearer(req);
-    if (token === undefined) throw new StewardError('auth.missing_token', 'this route needs an Authorization: Bearer token');
-    if (token === '') throw new StewardError('auth.invalid_token', 'the Authorization header must be "Bearer <token>"');
-    const actor = await auth.authenticate(token);
-    if (!actor) throw new StewardError('auth.invalid_token', 'the bearer token is unknown or revoked');
+  const admit = (req: FastifyRequest, actor: Actor | undefined, needed: Privilege): StewardError | undefined => {
+    if (!actor) return new StewardError('auth.invalid_token', 'the bearer token is unknown or revoked');
     if (!grants(actor.privileges, needed)) {
-      throw new StewardError('auth.forbidden', `this route needs the '${needed}' privilege, which client '${actor.name}' does not have`);
+      return new StewardError('auth.forbidden', `this route needs the '${needed}' privilege, which client '${actor.name}' does not have`);
     }
     req.actor = actor;
+    return undefined;
+  };
+  // A callback hook: a token verified a moment ago (the usual case) is admitted without a
+  // promise or a turn of the event loop; others are looked up.
+  app.addHook('onRequest', (req, _reply, done) => {
+    const needed = req.routeOptions.config?.privilege;
+    if (needed === undefined || needed === 'public') return done();
+    const token = bearer(req);
+    if (token === undefined) return done(new StewardError('auth.missing_token', 'this route needs an Authorization: Bearer token'));
+    if (token === '') return done(new StewardError('auth.invalid_token', 'the Authorization header must be "Bearer <token>"'));
+    const hit = auth.cached(token);
+    if (hit) return done(admit(req, hit, needed));
+    auth.authenticate(token).then((actor) => done(admit(req, actor, needed)), (e: Error) => done(e));
   });
 }

@@ -37,6 +37,21 @@ describe.each(testDbKinds())('bearer token cache on %s', (kind) => {
     expect(await auth.authenticate(token)).toBeUndefined();
   });
 
+  it('answers `cached` without a lookup only for a token verified within the TTL and not revoked here', async () => {
+    let clock = 2_000_000;
+    const auth = createAuthenticator(t.services.clients, undefined, { ttlMs: 1_000, now: () => clock });
+    const { client, token } = await newClient();
+    expect(auth.cached(token)).toBeUndefined();
+    expect((await auth.authenticate(token))?.id).toBe(client.id);
+    expect(auth.cached(token)?.id).toBe(client.id);
+    expect(auth.cached(`${token}x`)).toBeUndefined();
+    clock += 1_000;
+    expect(auth.cached(token)).toBeUndefined();
+    expect((await auth.authenticate(token))?.id).toBe(client.id);
+    await t.services.clients.revoke(SYSTEM_ACTOR, client.id);
+    expect(auth.cached(token)).toBeUndefined();
+  });
+
   it('keeps other clients cached when one is revoked', async () => {
     const auth = createAuthenticator(t.services.clients, undefined, { ttlMs: 60_000, now: () => 1 });
     const kept = await newClient();

@@ -108,7 +108,7 @@ export async function createRunnerFixture(kind: DbKind, extra: Partial<RunnerDep
 export async function startCallbackServer(deps: Parameters<typeof registerDecisionRoutes>[1]): Promise<{ url: string; close(): Promise<void> }> {
   const app = Fastify({ logger: false });
   registerErrorHandling(app);
-  registerAuth(app, { authenticate: () => Promise.resolve(undefined), forget: () => undefined });
+  registerAuth(app, { authenticate: () => Promise.resolve(undefined), cached: () => undefined, forget: () => undefined });
   await registerDecisionRoutes(app, deps);
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
