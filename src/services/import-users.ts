@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { sql } from 'kysely';
 import { actorLabel, type Actor } from '../domain/actor.ts';
@@ -92,6 +92,8 @@ interface Flight {
 }
 
 async function importWith(db: Db, sessions: Session[], actor: Actor, input: Readable | AsyncIterable<string | Buffer>, opts: ImportOptions): Promise<ImportReport> {
+  // Reading rows lets the event loop run every TURN_MS; making the parser and reading its first slice count too.
+  const pace = pacer();
   const report: ImportReport = { rows: 0, created: 0, updated: 0, unchanged: 0, rejectedCount: 0, rejected: [], warnings: [], ignoredColumns: [] };
   const reject = (p: RowProblem) => {
     report.rejectedCount++;
@@ -99,6 +101,10 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
   };
   // Smaller batches on the embedded database keep each synchronous stretch of work short.
   const batchSize = opts.batchSize ?? (db.kind === 'pglite' ? 500 : 2000);
+  // Unless the caller sets the size, the first batches are small and each is twice the one
+  // before, up to batchSize: the import's code runs slowly until V8 has compiled it, and a
+  // first batch of full size held the event loop for tens of ms (bench/import-stall.ts).
+  let nextSize = opts.batchSize ?? Math.min(FIRST_BATCH, batchSize);
   const label = actorLabel(actor);
 
   const parser = parse({
@@ -148,6 +154,7 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
     if (batch.length === 0) return;
     const rows = batch;
     const keys = keysInBatch;
+    nextSize = Math.min(batchSize, nextSize * 2);
     batch = [];
     keysInBatch = new Set();
     // A batch must see what the ones before it wrote when they share a person, or when a row's
@@ -186,12 +193,13 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
     const readable = input as Readable;
     // pipe() does not carry errors: an aborted upload must end the import, not hang it.
     readable.on('error', (e) => parser.destroy(e));
-    source = readable.pipe(parser);
+    source = readable.pipe(slicer()).pipe(parser);
   } else {
     source = feed(input, parser);
   }
   try {
     for await (const rec of source as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      await pace();
       const { record, info } = rec;
       if (!columns) {
         columns = headerColumns(record, opts, report);
@@ -214,7 +222,7 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
       keysInBatch.add(folded);
       const manager = managerColumn < 0 ? undefined : record[managerColumn]!.trim();
       batch.push({ line: info.lines, key, record, ...(manager ? { manager } : {}) });
-      if (batch.length >= batchSize) await flush();
+      if (batch.length >= nextSize) await flush();
     }
     if (!columns) throw new StewardError('import.invalid_csv', 'the CSV is empty: it needs a header row naming its columns');
     await flush();
@@ -230,9 +238,40 @@ async function importWith(db: Db, sessions: Session[], actor: Actor, input: Read
   return report;
 }
 
+/** Rows in the first batch when the caller sets no batch size; see `nextSize`. */
+const FIRST_BATCH = 100;
+
+/**
+ * Bytes the CSV parser is handed at once. It parses all it is given before the event loop
+ * runs again: a network read of 64 KB is some 600 rows, tens of ms of parsing the first
+ * time the parser runs (its code not compiled yet), several ms after. Handed a slice at a
+ * time, it parses one and waits for the import to read its rows.
+ */
+const PARSE_SLICE = 8 * 1024;
+
+/** Cuts buffers longer than PARSE_SLICE; the parser reads bytes, so a cut inside a character is harmless. */
+function* slices(chunk: string | Buffer): Iterable<string | Buffer> {
+  if (typeof chunk === 'string' || chunk.length <= PARSE_SLICE) {
+    yield chunk;
+    return;
+  }
+  for (let i = 0; i < chunk.length; i += PARSE_SLICE) yield chunk.subarray(i, i + PARSE_SLICE);
+}
+
+function slicer(): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      for (const s of slices(chunk)) this.push(s);
+      done();
+    },
+  });
+}
+
 async function* feed(input: AsyncIterable<string | Buffer>, parser: ReturnType<typeof parse>): AsyncIterable<unknown> {
   const pump = (async () => {
-    for await (const chunk of input) if (!parser.write(chunk)) await new Promise((r) => parser.once('drain', r));
+    for await (const chunk of input) {
+      for (const s of slices(chunk)) if (!parser.write(s)) await new Promise((r) => parser.once('drain', r));
+    }
     parser.end();
   })();
   yield* parser;
@@ -302,20 +341,20 @@ async function prepareBatch(
   const existing = key === 'userName' ? await identitiesByUserNames(db.k, rows.map((r) => r.key)) : await identitiesByExternalIds(db.k, rows.map((r) => r.key));
   const byKey = new Map(existing.map((e) => [key === 'userName' ? e.user_name.toLowerCase() : (e.external_id ?? ''), e]));
   const planned: Planned[] = [];
-  let n = 0;
+  let pace = pacer();
   for (const row of rows) {
     const p = plan(row, columns, byKey.get(key === 'userName' ? row.key.toLowerCase() : row.key), key);
     if ('row' in p) planned.push(p);
     else reject(p);
-    if (++n % YIELD_EVERY === 0) await yieldToLoop();
+    await pace();
   }
   await yieldToLoop();
   const managerKeys = await assignManagers(db, planned, opts, report, pendingManagers, newId);
   const inserts: Planned[] = [];
   const updates: Planned[] = [];
-  n = 0;
+  pace = pacer();
   for (const p of planned) {
-    if (++n % YIELD_EVERY === 0) await yieldToLoop();
+    await pace();
     p.json = canonicalJson(p.resource);
     if (!p.existing) {
       inserts.push(p);
@@ -448,8 +487,22 @@ function timeOrderedIds(): () => string {
 
 /** Lets pending I/O (other requests) run between stretches of CPU work. */
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
-/** Rows planned or encoded between two yields: a few milliseconds of work, so no request waits long behind a batch. */
-const YIELD_EVERY = 100;
+/** Most ms of import work between two turns of the event loop: no request waits long behind a batch. */
+const TURN_MS = 4;
+/**
+ * For a loop of work: `await pace()` at each step lets the event loop run once TURN_MS have
+ * passed since it last did (or since the loop began). Counted in time, not rows: rows cost
+ * many times more before V8 has compiled the import's code, and on a busy machine.
+ */
+function pacer(): () => Promise<void> | undefined {
+  let since = performance.now();
+  return () => {
+    if (performance.now() - since < TURN_MS) return undefined;
+    return yieldToLoop().then(() => {
+      since = performance.now();
+    });
+  };
+}
 
 const INSERT_COLUMNS = ['id', 'manager_id', 'user_name', 'external_id', 'active', 'kind', 'status', 'display_name', 'given_name', 'family_name', 'email', 'department', 'title', 'employee_number', 'data'];
 

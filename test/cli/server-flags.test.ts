@@ -54,8 +54,8 @@ describe('server V8 flags', () => {
   it('keeps the young generation at 16 MB a semi-space, where by default it grows past it', () => {
     const grown = largestYoungGeneration([]);
     const kept = largestYoungGeneration(['--max-semi-space-size=16', '--no-parallel-scavenge']);
-    // V8's figure counts both semi-spaces: 32 MB kept; by default 64 MB once grown.
-    expect(grown).toBeGreaterThan(32);
-    expect(kept).toBeLessThanOrEqual(32);
+    // V8's figure counts both semi-spaces (and a page of its own): about 32 MB kept; by default 64 MB once grown.
+    expect(grown).toBeGreaterThan(40);
+    expect(kept).toBeLessThanOrEqual(34);
   });
 });

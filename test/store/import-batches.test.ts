@@ -68,6 +68,26 @@ describe.each(testDbKinds())('CSV import in many batches on %s', (kind) => {
     expect(await verifyAudit(db.k)).toMatchObject({ ok: true });
   });
 
+  it('without a batch size, the first batch is 100 rows and each next one twice the one before, up to the batch size', async () => {
+    const lines = ['userName,givenName'];
+    for (let i = 0; i < 1000; i++) lines.push(`ramp${i},Given${i}`);
+    const created: number[] = [];
+    const report = await importUsers(db, SYSTEM_ACTOR, csv(lines), { key: 'userName', onProgress: (p) => created.push(p.created) });
+    expect(report).toMatchObject({ rows: 1000, created: 1000 });
+    // Batches of 100, 200, 400, then the 300 left (the batch size is 500 on PGlite, 2000 on PostgreSQL).
+    expect(created).toEqual([100, 300, 700, 1000]);
+  });
+
+  it('imports a body handed over in one piece longer than several parse slices, characters cut between slices included', async () => {
+    const names = Array.from({ length: 800 }, (_, i) => `Élodie-ß-日本-${i}-${'é'.repeat(i % 7)}`);
+    const body = Buffer.from(['userName,givenName', ...names.map((n, i) => `slice${i},${n}`)].join('\n') + '\n');
+    expect(body.length).toBeGreaterThan(3 * 8192);
+    const report = await importUsers(db, SYSTEM_ACTOR, Readable.from([body]), { key: 'userName' });
+    expect(report).toMatchObject({ rows: 800, created: 800, rejectedCount: 0 });
+    const stored = await db.k.selectFrom('identities').select(['user_name', 'given_name']).where('user_name', 'like', 'slice%').execute();
+    expect(new Map(stored.map((r) => [r.user_name, r.given_name]))).toEqual(new Map(names.map((n, i) => [`slice${i}`, n])));
+  });
+
   it('prepared audit events hash and store exactly as the chain verifies them', async () => {
     const odd = { b: 'tab\there, newline\nthere, back\\slash, "quotes", é, \u2028', a: [1, null, { z: true, y: 2.5 }], '10': 'ten', '9': 'nine' };
     const prepared = prepareAudit([
