@@ -51,11 +51,9 @@ export function createAuthenticator(clients: ClientService, extra?: (token: stri
   return {
     cached,
     async authenticate(token) {
-      const fromExtra = extra?.(token);
-      if (fromExtra) return fromExtra;
+      const hit = cached(token);
+      if (hit) return hit;
       const key = cacheKey(token);
-      const hit = cache.get(key);
-      if (hit && hit.until > now()) return hit.actor;
       // Stamped before the lookup: a revocation that commits while it runs is seen within the TTL.
       const checkedAt = now();
       const seen = revocations;

@@ -56,15 +56,12 @@ export function embeddedChangeFeed(listen: (fn: (channel: string, payload: strin
 export interface PgChangeFeedOptions {
   /** How long to wait before reconnecting a lost listener (default 1 s). */
   retryMs?: number;
-  /**
-   * Runs a statement on some other connection (a pool's): markers are sent through it, so
-   * that several can be out at once. By default they go on the listening connection, one
-   * after another.
-   */
-  query?: (text: string, params: unknown[]) => Promise<unknown>;
   /** Where connection failures are reported (default nowhere: the feed keeps retrying). */
   onError?: (e: Error) => void;
 }
+
+/** Runs a statement on a connection other than the listener's (a pool's), so that several markers can be out at once. */
+export type MarkerSender = (text: string, params: unknown[]) => Promise<unknown>;
 
 /**
  * PostgreSQL's feed: one connection of its own LISTENs on the channel, opened at the first
@@ -77,7 +74,7 @@ export interface PgChangeFeedOptions {
  * before it arrived (its writes may have been announced after that one). Up to four markers
  * are out at once, as a busy machine can take milliseconds to run each one.
  */
-export function pgChangeFeed(url: string, opts: PgChangeFeedOptions = {}): ChangeFeed {
+export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFeedOptions = {}): ChangeFeed {
   const subs = subscribers();
   const retryMs = opts.retryMs ?? 1000;
   const marker = `steward_sync_${randomBytes(6).toString('hex')}`;
@@ -121,7 +118,9 @@ export function pgChangeFeed(url: string, opts: PgChangeFeedOptions = {}): Chang
         c.on('notification', (m) => {
           if (m.channel === IDENTITY_CHANNEL) subs.emit(parse(m.payload ?? '*'));
           else if (m.channel === marker) {
-            // Markers come back in the order they were sent: this one and any before it.
+            // Markers go out on different connections and can come back out of order, but any
+            // marker sent after a read arrived will do for that read: this one releases itself
+            // and every marker sent before it.
             const n = Number(m.payload);
             for (const [k, waiters] of out) {
               if (k > n) break;
@@ -161,15 +160,10 @@ export function pgChangeFeed(url: string, opts: PgChangeFeedOptions = {}): Chang
     const n = ++seq;
     out.set(n, queued);
     queued = [];
-    // A marker sent on another connection can come back before one sent earlier: any marker
-    // sent after a read arrived will do for it, hence "this one and any before it" above.
-    const sent = opts.query ? opts.query(`select pg_notify($1, $2)`, [marker, String(n)]) : c.query(`select pg_notify($1, $2)`, [marker, String(n)]);
-    sent.catch((e: Error) => {
-      if (opts.query) {
-        const waiters = out.get(n) ?? [];
-        out.delete(n);
-        for (const w of waiters) w(false);
-      } else lost(c, e);
+    query(`select pg_notify($1, $2)`, [marker, String(n)]).catch(() => {
+      const waiters = out.get(n) ?? [];
+      out.delete(n);
+      for (const w of waiters) w(false);
     });
   };
   const schedule = () => {

@@ -58,7 +58,7 @@ export async function openDb(options: OpenOptions): Promise<Db> {
       },
     });
     const k = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { ...makeDb('postgres', k, undefined, pgChangeFeed(options.url, { query: (text, params) => pool.query(text, params) })), url: options.url, connect: () => pool.connect() };
+    return { ...makeDb('postgres', k, undefined, pgChangeFeed(options.url, (text, params) => pool.query(text, params))), url: options.url, connect: () => pool.connect() };
   }
   let lock: DirectoryLock | undefined;
   let dir: string | undefined;

@@ -1,21 +1,12 @@
 // GET /v2.0/Users/{id} answers from memory what it read before, and never anything older
 // than the database as it was when the request arrived: every kind of write, by this
 // process or by another session, is seen by the next read.
-import { sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, uniqueName, type TestApp } from '../support/app.ts';
 import { testDbKinds } from '../support/db.ts';
-import { ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, patchOp, scimClient, type ScimClient } from '../support/scim.ts';
-
-interface User {
-  id: string;
-  userName: string;
-  title?: string;
-  groups?: { value: string; display: string }[];
-  meta: { version: string };
-  [k: string]: unknown;
-}
+import { ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, patchOp, scimClient, type ScimClient, type ScimUser as User } from '../support/scim.ts';
 
 describe.each(testDbKinds())('reads of one User from memory on %s', (kind) => {
   let t: TestApp;
@@ -39,7 +30,7 @@ describe.each(testDbKinds())('reads of one User from memory on %s', (kind) => {
   /** Runs SQL on a session of its own (on PostgreSQL another connection, as another process would). */
   const elsewhere = async (text: string, params: unknown[]): Promise<void> => {
     if (kind === 'pglite') {
-      await sql.raw(text.replace(/\$(\d+)/g, (_, n: string) => `'${String(params[Number(n) - 1]).replace(/'/g, "''")}'`)).execute(t.db.k);
+      await t.db.k.executeQuery(CompiledQuery.raw(text, params));
       return;
     }
     const c = new pg.Client({ connectionString: t.db.url });

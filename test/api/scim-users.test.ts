@@ -1,20 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, uniqueName, type TestApp } from '../support/app.ts';
 import { testDbKinds } from '../support/db.ts';
-import { ENTERPRISE, ERROR, LIST, STEWARD_USER, USER_SCHEMA, patchOp, q, scimClient, type ScimClient } from '../support/scim.ts';
-
-interface User {
-  id: string;
-  userName: string;
-  externalId?: string;
-  active: boolean;
-  name?: { givenName?: string; familyName?: string };
-  emails?: { value: string; type?: string; primary?: boolean }[];
-  groups?: { value: string; display: string; $ref: string }[];
-  meta: { resourceType: string; created: string; lastModified: string; location: string; version: string };
-  schemas: string[];
-  [k: string]: unknown;
-}
+import { ENTERPRISE, ERROR, LIST, STEWARD_USER, USER_SCHEMA, patchOp, q, scimClient, type ScimClient, type ScimUser as User } from '../support/scim.ts';
 
 describe.each(testDbKinds())('SCIM Users on %s', (kind) => {
   let t: TestApp;

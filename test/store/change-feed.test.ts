@@ -1,6 +1,6 @@
 // The identity change feed: the database announces, after commit, which identities' Users
 // may read differently; `sync` waits until every change committed before it has arrived.
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgChangeFeed, type ChangedIds } from '../../src/store/change-feed.ts';
@@ -103,7 +103,7 @@ describe.each(testDbKinds())('identity change feed on %s', (kind) => {
     });
 
     it('announces "*" when its connection is lost, cannot sync until it is back, then syncs again', async () => {
-      const feed = pgChangeFeed(db.url!, { retryMs: 200 });
+      const feed = pgChangeFeed(db.url!, (text, params) => db.k.executeQuery(CompiledQuery.raw(text, params)), { retryMs: 200 });
       const own: ChangedIds[] = [];
       feed.subscribe((ids) => own.push(ids));
       try {

@@ -11,6 +11,21 @@ export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 export const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
+/** A SCIM User as the API answers it, for tests. */
+export interface ScimUser {
+  id: string;
+  userName: string;
+  externalId?: string;
+  active: boolean;
+  title?: string;
+  name?: { givenName?: string; familyName?: string };
+  emails?: { value: string; type?: string; primary?: boolean }[];
+  groups?: { value: string; display: string; $ref: string }[];
+  meta: { resourceType: string; created: string; lastModified: string; location: string; version: string };
+  schemas: string[];
+  [k: string]: unknown;
+}
+
 export interface ScimClient {
   get(url: string, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
   post(url: string, body: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
