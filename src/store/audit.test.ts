@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, testDbKinds } from '../../test/support/db.ts';
 import { withSession } from './copy.ts';
+import { canonicalJson } from '../domain/canonical-json.ts';
 import type { Db } from './db.ts';
 import { appendAudit, auditHash, listAudit, verifyAudit } from './audit.ts';
 
@@ -88,5 +90,23 @@ describe.each(testDbKinds())('audit chain on %s', (kind) => {
       ),
     ).rejects.toThrow('boom');
     expect(await listAudit(db.k, { limit: 1000 })).toHaveLength(seen + 6);
+  });
+
+  it('stores before and after as the canonical JSON text the hash covers, on both write paths', async () => {
+    const after = { zeta: 'last', alpha: { b: 2, a: [1, 'two', null] }, n: 1.5, s: 'quote " and \\ and é' };
+    const before = { b: true, a: {} };
+    const event = { actor: 'client:t', action: 'identity.update', objectType: 'identity', objectId: 'text1', before, after };
+    await db.tx((trx) => appendAudit(trx, [event]));
+    await withSession(db, (s) => s.tx((trx) => appendAudit(trx, [event], { copy: true })));
+    const rows = await sql<{ before: string; after: string; hash: string; prev_hash: string; at: Date }>`
+      select before::text as before, after::text as after, hash, prev_hash, at from audit_events where object_id = 'text1' order by seq`.execute(db.k);
+    expect(rows.rows).toHaveLength(2);
+    for (const r of rows.rows) {
+      // Byte for byte what was hashed: keys sorted, no spaces (jsonb would give its own text back).
+      expect(r.after).toBe(canonicalJson(after));
+      expect(r.before).toBe(canonicalJson(before));
+      const body = `{"action":"identity.update","actor":"client:t","after":${r.after},"at":${JSON.stringify(r.at.toISOString())},"before":${r.before},"objectId":"text1","objectType":"identity"}`;
+      expect(createHash('sha256').update(`${r.prev_hash}\n${body}`).digest('hex')).toBe(r.hash);
+    }
   });
 });

@@ -158,11 +158,14 @@ export async function appendPreparedAudit(trx: Executor, p: PreparedAudit, opts:
     json += `{"at":${atJson},"actor":${JSON.stringify(p.actor[i])},"action":${JSON.stringify(p.action[i])},"object_type":${JSON.stringify(p.objectType[i])},"object_id":${JSON.stringify(p.objectId[i])},"before":${p.before[i] ?? 'null'},"after":${p.after[i] ?? 'null'},"prev_hash":"${prevs[i]!}","hash":"${hashes[i]!}"}`;
   }
   json += ']';
+  // json_to_recordset keeps before and after as the text written (a JSON null: SQL NULL), so
+  // the columns (type json) hold exactly what was hashed; in the array's order, for `seq`.
   await sql`
     insert into audit_events (at, actor, action, object_type, object_id, before, after, prev_hash, hash)
-    select (e->>'at')::timestamptz, e->>'actor', e->>'action', e->>'object_type', e->>'object_id',
-      nullif(e->'before', 'null'::jsonb), nullif(e->'after', 'null'::jsonb), e->>'prev_hash', e->>'hash'
-    from jsonb_array_elements(${json}::jsonb) with ordinality as x(e, n)
+    select at, actor, action, object_type, object_id, before, after, prev_hash, hash
+    from rows from (json_to_recordset(${json}::json)
+      as (at timestamptz, actor text, action text, object_type text, object_id text, before json, after json, prev_hash text, hash text))
+      with ordinality as x(at, actor, action, object_type, object_id, before, after, prev_hash, hash, n)
     order by n`.execute(trx);
 }
 

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { Migrator, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { appendAudit, listAudit, verifyAudit } from '../../src/store/audit.ts';
 import { openDb, type Db } from '../../src/store/db.ts';
 import { MIGRATIONS } from '../../src/store/migrations/index.ts';
 import { createTestDb, testDbKinds } from '../support/db.ts';
@@ -48,6 +49,34 @@ describe('migrations', () => {
     } finally {
       await fresh.close();
       await stepwise.close();
+    }
+  }, 180_000);
+
+  it.each(testDbKinds())('keep the audit chain verifiable when before and after become json text, on %s', async (kind) => {
+    const db = kind === 'pglite' ? await openDb({}) : await createTestDb(kind);
+    try {
+      if (kind === 'postgres') {
+        await sql`drop schema public cascade`.execute(db.k);
+        await sql`create schema public`.execute(db.k);
+      }
+      const names = Object.keys(MIGRATIONS);
+      const target = names.indexOf('20261127T090000_audit_json_text');
+      const migrator = new Migrator({ db: db.k, provider: { getMigrations: async () => MIGRATIONS } });
+      expect((await migrator.migrateTo(names[target - 1]!)).error).toBeUndefined();
+      // Events written while the columns were jsonb (which keeps its own text of them).
+      const after = { userName: 'ann', emails: [{ value: 'ann@example.com', primary: true }], n: 1.5, b: { z: null, a: 'é' } };
+      await db.tx((trx) => appendAudit(trx, [{ actor: 'a', action: 'identity.create', objectType: 'identity', objectId: '1', after }]));
+      await db.tx((trx) => appendAudit(trx, [{ actor: 'a', action: 'identity.update', objectType: 'identity', objectId: '1', before: after, after: { ...after, n: 2 } }]));
+      expect(await verifyAudit(db.k)).toMatchObject({ ok: true, events: 2 });
+      expect((await migrator.migrateTo(names[target]!)).error).toBeUndefined();
+      const types = await sql<{ t: string }>`select data_type as t from information_schema.columns where table_name = 'audit_events' and column_name in ('before', 'after')`.execute(db.k);
+      expect(types.rows.map((r) => r.t)).toEqual(['json', 'json']);
+      expect((await listAudit(db.k, { limit: 10 }))[0]!.after).toEqual(after);
+      // New events link onto the converted ones; the whole chain still verifies.
+      await db.tx((trx) => appendAudit(trx, [{ actor: 'a', action: 'identity.delete', objectType: 'identity', objectId: '1', before: after }]));
+      expect(await verifyAudit(db.k)).toMatchObject({ ok: true, events: 3 });
+    } finally {
+      await db.close();
     }
   }, 180_000);
 });

@@ -8,6 +8,7 @@ import * as lifecycleRecomputes from './20261125T090000_lifecycle_recomputes.ts'
 import * as reconciliationCopyLease from './20261125T100000_reconciliation_copy_lease.ts';
 import * as reconciliationIncremental from './20261125T110000_reconciliation_incremental.ts';
 import * as identityChangeFeed from './20261126T090000_identity_change_feed.ts';
+import * as auditJsonText from './20261127T090000_audit_json_text.ts';
 
 /** Every migration, by its immutable timestamped name; applied in name order. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '20261125T100000_reconciliation_copy_lease': reconciliationCopyLease,
   '20261125T110000_reconciliation_incremental': reconciliationIncremental,
   '20261126T090000_identity_change_feed': identityChangeFeed,
+  '20261127T090000_audit_json_text': auditJsonText,
 };
