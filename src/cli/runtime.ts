@@ -41,7 +41,12 @@ export function workflowOptions(config: Config, queue: JobQueue | undefined, log
 
 export async function openRuntime(config: Config, command: string, options: RuntimeOptions = {}): Promise<Runtime> {
   const key = loadSecretKey(config);
-  const db = await openDb({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir, command });
+  const db = await openDb({
+    url: config.databaseUrl,
+    dataDir: config.databaseUrl ? undefined : config.dataDir,
+    command,
+    onError: (e) => options.log?.warn({ err: e.message, code: (e as { code?: string }).code }, 'database connection lost; the next query opens another'),
+  });
   let queue: JobQueue | undefined;
   let lifecycleWorker: LifecycleWorker | undefined;
   try {

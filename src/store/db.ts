@@ -42,6 +42,13 @@ export interface OpenOptions {
   pgliteTemplate?: string;
   /** Pool size for PostgreSQL. */
   poolSize?: number;
+  /**
+   * PostgreSQL: told when a connection fails while no query is using it (the server restarted,
+   * an administrator ended it) and when the change feed's listener is lost. The pool drops
+   * such a connection and opens another for the next query; without a listener the failure
+   * would be an unhandled 'error' event that ends the process.
+   */
+  onError?: (e: Error) => void;
 }
 
 const INT8 = 20;
@@ -57,8 +64,22 @@ export async function openDb(options: OpenOptions): Promise<Db> {
           oid === INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
       },
     });
+    let closing = false;
+    // Connections still closing when close() resolves may hear the server end them: not news.
+    pool.on('error', (e) => {
+      if (!closing) options.onError?.(e);
+    });
     const k = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { ...makeDb('postgres', k, undefined, pgChangeFeed(options.url, (text, params) => pool.query(text, params))), url: options.url, connect: () => pool.connect() };
+    const db = makeDb('postgres', k, undefined, pgChangeFeed(options.url, (text, params) => pool.query(text, params), options.onError ? { onError: options.onError } : {}));
+    return {
+      ...db,
+      url: options.url,
+      connect: () => pool.connect(),
+      close: () => {
+        closing = true;
+        return db.close();
+      },
+    };
   }
   let lock: DirectoryLock | undefined;
   let dir: string | undefined;
