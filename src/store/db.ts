@@ -69,6 +69,10 @@ export async function openDb(options: OpenOptions): Promise<Db> {
     pool.on('error', (e) => {
       if (!closing) options.onError?.(e);
     });
+    // A connection in use (a transaction between two statements, an import's session) has no
+    // pool listener: its failure would be unhandled too. Its user hears of it from its next
+    // statement, which fails, and the pool drops it when it comes back.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const k = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const db = makeDb('postgres', k, undefined, pgChangeFeed(options.url, (text, params) => pool.query(text, params), options.onError ? { onError: options.onError } : {}));
     return {
