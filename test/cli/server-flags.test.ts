@@ -54,8 +54,10 @@ describe('server V8 flags', () => {
   it('keeps the young generation at 16 MB a semi-space, where by default it grows past it', () => {
     const grown = largestYoungGeneration([]);
     const kept = largestYoungGeneration(['--max-semi-space-size=16', '--no-parallel-scavenge']);
-    // V8's figure counts both semi-spaces (and a page of its own): about 32 MB kept; by default 64 MB once grown.
-    expect(grown).toBeGreaterThan(40);
-    expect(kept).toBeLessThanOrEqual(34);
+    // V8's figure counts both semi-spaces, plus pages it adds while it scavenges: 32 MB kept,
+    // up to 38 seen in 24 runs on a busy machine (34 was once too tight); by default 64 to
+    // 128 MB once grown.
+    expect(kept).toBeLessThanOrEqual(44);
+    expect(grown).toBeGreaterThan(48);
   });
 });
