@@ -56,6 +56,8 @@ export function embeddedChangeFeed(listen: (fn: (channel: string, payload: strin
 export interface PgChangeFeedOptions {
   /** How long to wait before reconnecting a lost listener (default 1 s). */
   retryMs?: number;
+  /** How long a marker may take to come back before the listening connection is taken for lost (default 5 s). */
+  markerTimeoutMs?: number;
   /** Where connection failures are reported (default nowhere: the feed keeps retrying). */
   onError?: (e: Error) => void;
 }
@@ -77,6 +79,7 @@ export type MarkerSender = (text: string, params: unknown[]) => Promise<unknown>
 export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFeedOptions = {}): ChangeFeed {
   const subs = subscribers();
   const retryMs = opts.retryMs ?? 1000;
+  const markerTimeoutMs = opts.markerTimeoutMs ?? 5000;
   const marker = `steward_sync_${randomBytes(6).toString('hex')}`;
   let client: pg.Client | undefined;
   let connecting: Promise<boolean> | undefined;
@@ -85,12 +88,15 @@ export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFee
   let seq = 0;
   // Markers sent and not back yet, by number, in the order sent.
   const out = new Map<number, ((ok: boolean) => void)[]>();
+  // When each of those was sent.
+  const sentAt = new Map<number, number>();
   let queued: ((ok: boolean) => void)[] = [];
   let scheduled = false;
 
   const settleAll = (ok: boolean) => {
     const waiting = [...[...out.values()].flat(), ...queued];
     out.clear();
+    sentAt.clear();
     queued = [];
     for (const w of waiting) w(ok);
   };
@@ -113,8 +119,6 @@ export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFee
       c.on('error', (e) => lost(c, e));
       try {
         await c.connect();
-        client = c;
-        c.on('end', () => lost(c));
         c.on('notification', (m) => {
           if (m.channel === IDENTITY_CHANNEL) subs.emit(parse(m.payload ?? '*'));
           else if (m.channel === marker) {
@@ -125,6 +129,7 @@ export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFee
             for (const [k, waiters] of out) {
               if (k > n) break;
               out.delete(k);
+              sentAt.delete(k);
               for (const w of waiters) w(true);
             }
             if (queued.length > 0) schedule();
@@ -135,6 +140,10 @@ export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFee
         await c.query(`listen ${IDENTITY_CHANNEL}`);
         await c.query(`listen ${marker}`);
         if (closed) throw new Error('closed');
+        // Only now may markers be sent: one sent before this connection LISTENs for it never
+        // comes back (PostgreSQL hands a new listener only what is sent after it listens).
+        client = c;
+        c.on('end', () => lost(c));
         // Anything may have changed while no one listened.
         subs.emit('*');
         return true;
@@ -160,11 +169,33 @@ export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFee
     const n = ++seq;
     out.set(n, queued);
     queued = [];
+    sentAt.set(n, Date.now());
+    watch();
     query(`select pg_notify($1, $2)`, [marker, String(n)]).catch(() => {
       const waiters = out.get(n) ?? [];
       out.delete(n);
+      sentAt.delete(n);
       for (const w of waiters) w(false);
+      if (queued.length > 0) schedule();
     });
+  };
+  // A marker that does not come back would hold its reads and, with the others out, every
+  // read after them: once the oldest has been out `markerTimeoutMs` the connection is taken
+  // for lost (its reads go to the database, and it reconnects).
+  let watchdog: NodeJS.Timeout | undefined;
+  const watch = () => {
+    if (watchdog) return;
+    const oldest = sentAt.values().next();
+    if (oldest.done) return;
+    watchdog = setTimeout(() => {
+      watchdog = undefined;
+      const [n, at] = sentAt.entries().next().value ?? [];
+      if (n !== undefined && at !== undefined && Date.now() - at >= markerTimeoutMs && client) {
+        lost(client, new Error(`the change feed's marker ${n} did not come back within ${markerTimeoutMs} ms`));
+      }
+      watch();
+    }, Math.max(0, oldest.value + markerTimeoutMs - Date.now()));
+    watchdog.unref();
   };
   const schedule = () => {
     if (scheduled) return;
@@ -192,6 +223,7 @@ export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFee
     },
     async close() {
       closed = true;
+      clearTimeout(watchdog);
       settleAll(false);
       const c = client;
       client = undefined;

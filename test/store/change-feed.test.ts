@@ -1,5 +1,6 @@
 // The identity change feed: the database announces, after commit, which identities' Users
 // may read differently; `sync` waits until every change committed before it has arrived.
+import { createServer, connect, type AddressInfo } from 'node:net';
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +87,81 @@ describe.each(testDbKinds())('identity change feed on %s', (kind) => {
   }
 
   if (kind === 'postgres') {
+    it('answers every sync asked for while its listening connection is still being set up', async () => {
+      // A server's first reads all come at once, while the feed connects. A marker sent before
+      // the connection LISTENs for it never comes back (another listener in the database has
+      // already read past it), and four such markers stalled every read for the life of the
+      // process. The listening connection goes through a proxy that delays what it sends by
+      // 50 ms, so reads arrive while it sets up; markers go straight to the database.
+      const upstream = new URL(db.url!);
+      const proxy = createServer((down) => {
+        const up = connect(Number(upstream.port || 5432), upstream.hostname);
+        down.on('data', (d) => setTimeout(() => up.write(d), 50));
+        up.on('data', (d) => down.write(d));
+        for (const s of [up, down]) s.on('error', () => undefined).on('close', () => (up.destroy(), down.destroy()));
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      const via = new URL(db.url!);
+      via.host = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const feed = pgChangeFeed(via.toString(), (text, params) => db.k.executeQuery(CompiledQuery.raw(text, params)));
+      try {
+        const syncs: Promise<boolean>[] = [Promise.resolve(feed.sync())];
+        let first = false;
+        void syncs[0]!.then(() => (first = true));
+        // A sync every millisecond until the first is answered: many land between the
+        // connection opening and its LISTEN statements.
+        while (!first) {
+          syncs.push(Promise.resolve(feed.sync()));
+          await new Promise((r) => setTimeout(r, 1));
+        }
+        expect(syncs.length).toBeGreaterThan(20);
+        const answered = await Promise.race([Promise.all(syncs), new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), 5000))]);
+        expect(answered).not.toBe('stalled');
+        expect(answered).toEqual(syncs.map(() => true));
+        // And the feed goes on answering.
+        for (let i = 0; i < 10; i++) expect(await feed.sync()).toBe(true);
+      } finally {
+        await feed.close();
+        proxy.close();
+      }
+    });
+
+    it('takes its connection for lost when a marker does not come back, and recovers', async () => {
+      // Markers that never reach the database (dropped by the sender) stand for any that do
+      // not come back: their reads must not wait for ever.
+      let drop = 4;
+      const errors: Error[] = [];
+      const feed = pgChangeFeed(
+        db.url!,
+        async (text, params) => {
+          if (drop > 0) {
+            drop--;
+            return;
+          }
+          await db.k.executeQuery(CompiledQuery.raw(text, params));
+        },
+        { markerTimeoutMs: 300, retryMs: 100, onError: (e) => errors.push(e) },
+      );
+      const own: ChangedIds[] = [];
+      feed.subscribe((ids) => own.push(ids));
+      try {
+        // Four reads, each on a marker of its own (one per turn), all dropped; a fifth waits for a free marker.
+        const stuck: Promise<boolean>[] = [];
+        for (let i = 0; i < 5; i++) {
+          stuck.push(Promise.resolve(feed.sync()));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const answered = await Promise.race([Promise.all(stuck), new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), 5000))]);
+        expect(answered).toEqual([false, false, false, false, false]);
+        expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/marker \d+ did not come back within 300 ms/)]);
+        expect(own).toContain('*');
+        await new Promise((r) => setTimeout(r, 150));
+        expect(await feed.sync()).toBe(true);
+      } finally {
+        await feed.close();
+      }
+    });
+
     it('sync waits for the changes another session committed before it', async () => {
       const [a] = await people(1);
       const other = new pg.Client({ connectionString: db.url });
