@@ -86,17 +86,14 @@ export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFee
   let closed = false;
   let retryAt = 0;
   let seq = 0;
-  // Markers sent and not back yet, by number, in the order sent.
-  const out = new Map<number, ((ok: boolean) => void)[]>();
-  // When each of those was sent.
-  const sentAt = new Map<number, number>();
+  // Markers sent and not back yet, by number, in the order sent: when, and whose reads wait on it.
+  const out = new Map<number, { at: number; waiters: ((ok: boolean) => void)[] }>();
   let queued: ((ok: boolean) => void)[] = [];
   let scheduled = false;
 
   const settleAll = (ok: boolean) => {
-    const waiting = [...[...out.values()].flat(), ...queued];
+    const waiting = [...[...out.values()].flatMap((m) => m.waiters), ...queued];
     out.clear();
-    sentAt.clear();
     queued = [];
     for (const w of waiting) w(ok);
   };
@@ -126,10 +123,9 @@ export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFee
             // marker sent after a read arrived will do for that read: this one releases itself
             // and every marker sent before it.
             const n = Number(m.payload);
-            for (const [k, waiters] of out) {
+            for (const [k, { waiters }] of out) {
               if (k > n) break;
               out.delete(k);
-              sentAt.delete(k);
               for (const w of waiters) w(true);
             }
             if (queued.length > 0) schedule();
@@ -167,14 +163,12 @@ export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFee
     const c = client;
     if (!c || out.size >= MAX_MARKERS_OUT || queued.length === 0) return;
     const n = ++seq;
-    out.set(n, queued);
+    out.set(n, { at: Date.now(), waiters: queued });
     queued = [];
-    sentAt.set(n, Date.now());
     watch();
     query(`select pg_notify($1, $2)`, [marker, String(n)]).catch(() => {
-      const waiters = out.get(n) ?? [];
+      const waiters = out.get(n)?.waiters ?? [];
       out.delete(n);
-      sentAt.delete(n);
       for (const w of waiters) w(false);
       if (queued.length > 0) schedule();
     });
@@ -185,16 +179,16 @@ export function pgChangeFeed(url: string, query: MarkerSender, opts: PgChangeFee
   let watchdog: NodeJS.Timeout | undefined;
   const watch = () => {
     if (watchdog) return;
-    const oldest = sentAt.values().next();
-    if (oldest.done) return;
+    const oldest = out.entries().next().value;
+    if (oldest === undefined) return;
     watchdog = setTimeout(() => {
       watchdog = undefined;
-      const [n, at] = sentAt.entries().next().value ?? [];
-      if (n !== undefined && at !== undefined && Date.now() - at >= markerTimeoutMs && client) {
+      const [n, m] = out.entries().next().value ?? [];
+      if (m && Date.now() - m.at >= markerTimeoutMs && client) {
         lost(client, new Error(`the change feed's marker ${n} did not come back within ${markerTimeoutMs} ms`));
       }
       watch();
-    }, Math.max(0, oldest.value + markerTimeoutMs - Date.now()));
+    }, Math.max(0, oldest[1].at + markerTimeoutMs - Date.now()));
     watchdog.unref();
   };
   const schedule = () => {

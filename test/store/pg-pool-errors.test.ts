@@ -17,28 +17,6 @@ describe.skipIf(!process.env.STEWARD_TEST_DATABASE_URL)('PostgreSQL connections 
   });
   afterAll(() => owner?.close());
 
-  it('are reported to onError and replaced, without an unhandled error', async () => {
-    const errors: (Error & { code?: string })[] = [];
-    const db = await openDb({ url: owner.url!, poolSize: 2, onError: (e) => errors.push(e) });
-    try {
-      const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db.k);
-      const admin = new pg.Client({ connectionString: owner.url });
-      await admin.connect();
-      try {
-        const killed = await admin.query('select pg_terminate_backend($1) as ok', [rows[0]!.pid]);
-        expect(killed.rows[0].ok).toBe(true);
-      } finally {
-        await admin.end();
-      }
-      await until('the pool to report the ended connection', () => (errors.length > 0 ? true : undefined));
-      expect(errors[0]!.code).toBe('57P01'); // admin_shutdown: "terminating connection due to administrator command"
-      const again = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db.k);
-      expect(again.rows[0]!.pid).not.toBe(rows[0]!.pid);
-    } finally {
-      await db.close();
-    }
-  });
-
   const terminate = async (pid: number) => {
     const admin = new pg.Client({ connectionString: owner.url });
     await admin.connect();
@@ -48,6 +26,21 @@ describe.skipIf(!process.env.STEWARD_TEST_DATABASE_URL)('PostgreSQL connections 
       await admin.end();
     }
   };
+
+  it('are reported to onError and replaced, without an unhandled error', async () => {
+    const errors: (Error & { code?: string })[] = [];
+    const db = await openDb({ url: owner.url!, poolSize: 2, onError: (e) => errors.push(e) });
+    try {
+      const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db.k);
+      await terminate(rows[0]!.pid);
+      await until('the pool to report the ended connection', () => (errors.length > 0 ? true : undefined));
+      expect(errors[0]!.code).toBe('57P01'); // admin_shutdown: "terminating connection due to administrator command"
+      const again = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db.k);
+      expect(again.rows[0]!.pid).not.toBe(rows[0]!.pid);
+    } finally {
+      await db.close();
+    }
+  });
 
   it('fail the next statement of the transaction or session using them, not the process', async () => {
     const db = await openDb({ url: owner.url!, poolSize: 2 });
